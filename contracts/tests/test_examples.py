@@ -1,0 +1,100 @@
+"""Every example agrees with the schemas, and every invalid example fails for
+exactly the reasons listed in examples/invalid-expected.json, following the
+validation rules of ingest-api.yaml. Both routes run the same files."""
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+
+CONTRACTS = Path(__file__).resolve().parents[1]
+RECORD_SCHEMA = json.loads((CONTRACTS / "metric-record.schema.json").read_text())
+BODY_SCHEMA = json.loads((CONTRACTS / "ingest-body.schema.json").read_text())
+EXPECTED = json.loads((CONTRACTS / "examples/invalid-expected.json").read_text())
+VALID = sorted((CONTRACTS / "examples/valid").glob("*.json"))
+INVALID = sorted((CONTRACTS / "examples/invalid").glob("*.json"))
+
+REGISTRY = Registry().with_resource(
+    "https://so1-fase2.local/contracts/metric-record.schema.json",
+    Resource.from_contents(RECORD_SCHEMA),
+)
+RECORD_VALIDATOR = jsonschema.Draft202012Validator(RECORD_SCHEMA)
+BODY_VALIDATOR = jsonschema.Draft202012Validator(BODY_SCHEMA, registry=REGISTRY)
+
+
+def record_problems(record, pointer):
+    """The rules of ingest-api.yaml, step 5, for one record."""
+    if not isinstance(record, dict):
+        return [{"field": pointer, "problem": "type"}]
+    found = []
+    for error in RECORD_VALIDATOR.iter_errors(record):
+        if error.validator == "required":
+            found += [{"field": f"{pointer}/{name}", "problem": "required"}
+                      for name in error.validator_value if name not in record]
+        else:
+            field = "/".join(str(part) for part in error.absolute_path)
+            found.append({"field": f"{pointer}/{field}", "problem": error.validator})
+    return found
+
+
+def body_problems(body):
+    """The rules of ingest-api.yaml, steps 4 and 6, for a parsed body."""
+    if isinstance(body, list):
+        if not body:
+            found = [{"field": "", "problem": "minItems"}]
+        elif len(body) > 1000:
+            found = [{"field": "", "problem": "maxItems"}]
+        else:
+            found = [p for i, item in enumerate(body) for p in record_problems(item, f"/{i}")]
+    elif isinstance(body, dict):
+        found = record_problems(body, "")
+    else:
+        found = [{"field": "", "problem": "type"}]
+    unique = {(p["field"], p["problem"]) for p in found}
+    return [{"field": f, "problem": p} for f, p in sorted(unique)][:100]
+
+
+def test_schemas_are_valid_2020_12():
+    jsonschema.Draft202012Validator.check_schema(RECORD_SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(BODY_SCHEMA)
+    realtime = json.loads((CONTRACTS / "realtime-events.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(realtime)
+
+
+def test_there_are_enough_examples():
+    assert len(VALID) >= 4
+    assert len(INVALID) >= 15
+    assert sorted(EXPECTED) == [p.name for p in INVALID], "invalid-expected.json must list every invalid example"
+
+
+def test_every_required_field_has_a_missing_example():
+    for field in RECORD_SCHEMA["required"]:
+        assert (CONTRACTS / f"examples/invalid/missing-{field}.json").exists(), field
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_valid_example_is_accepted(path):
+    body = json.loads(path.read_text())
+    BODY_VALIDATOR.validate(body)
+    assert body_problems(body) == []
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_example_is_rejected_for_its_reason(path):
+    body = json.loads(path.read_text())
+    assert not BODY_VALIDATOR.is_valid(body)
+    assert body_problems(body) == EXPECTED[path.name]
+
+
+def test_over_1000_records_is_max_items():
+    record = json.loads((CONTRACTS / "examples/valid/with-id.json").read_text())
+    body = [dict(record, id=None) for _ in range(1001)]
+    assert not BODY_VALIDATOR.is_valid(body)
+    assert body_problems(body) == [{"field": "", "problem": "maxItems"}]
+
+
+def test_spec_example_cpu_figures_add_up_to_100():
+    """The spec's 22 + 88 is a typo; the fixed example must add up."""
+    record = json.loads((CONTRACTS / "examples/valid/spec-example.json").read_text())
+    assert record["porcentaje_cpu_uso"] + record["porcentaje_cpu_libre"] == 100

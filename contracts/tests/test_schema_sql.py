@@ -1,0 +1,78 @@
+"""contracts/schema.sql on a real MariaDB started by scripts/mariadb.sh, in an
+instance of its own (own data dir and port) so that stopping it disturbs no one."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MARIADB = ROOT / "scripts/mariadb.sh"
+ENV = dict(os.environ,
+           MARIADB_DIR=str(ROOT / ".run/test-contracts-mariadb"),
+           DB_PORT=os.environ.get("TEST_CONTRACTS_DB_PORT", "3317"),
+           DB_NAME="contracts_test")
+
+
+def mariadb(*args, stdin=None):
+    return subprocess.run([str(MARIADB), *args], input=stdin, env=ENV, text=True,
+                          capture_output=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def database():
+    mariadb("up")
+    yield
+    mariadb("down")
+
+
+def table_definition():
+    return mariadb("sql", stdin="SHOW CREATE TABLE metric_records;\n")
+
+
+def test_schema_applies_twice_and_changes_nothing(database):
+    before = table_definition()
+    schema = (ROOT / "contracts/schema.sql").read_text()
+    mariadb("sql", stdin=schema)
+    mariadb("sql", stdin=schema)
+    assert table_definition() == before
+    assert "UNIQUE KEY `uq_metric_records_record_id`" in before
+
+
+def test_columns_have_proper_types(database):
+    columns = mariadb("sql", stdin=(
+        "SELECT column_name, column_type FROM information_schema.columns "
+        "WHERE table_schema = DATABASE() AND table_name = 'metric_records';\n"))
+    types = dict(line.split("\t") for line in columns.strip().splitlines())
+    for pct in ("porcentaje_ram", "porcentaje_cpu_uso", "porcentaje_cpu_libre"):
+        assert types[pct] == "decimal(5,2)"
+    assert types["ram_libre"].startswith("bigint")
+    assert types["hora"] == "datetime"
+    assert types["received_at"] == "datetime(3)"
+    assert not any(t.startswith("varchar") for t in types.values())
+
+
+def test_a_row_survives_down_and_up(database):
+    mariadb("sql", stdin=(
+        "INSERT INTO metric_records (record_id, route, total_ram, ram_libre, uso_ram, porcentaje_ram,"
+        " porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo, total_procesos,"
+        " procesos_durmiendo, procesos_zombie, procesos_parados, hora) VALUES"
+        " (UUID(), 'python', 2072, 110477312, 1530, 73.84, 22, 78, 3, 233, 226, 2, 2,"
+        " '2025-10-17 02:21:54');\n"))
+    before = mariadb("sql", stdin="SELECT COUNT(*), MAX(id) FROM metric_records;\n")
+    mariadb("down")
+    assert subprocess.run([str(MARIADB), "status"], env=ENV, capture_output=True).returncode != 0
+    mariadb("up")
+    assert mariadb("sql", stdin="SELECT COUNT(*), MAX(id) FROM metric_records;\n") == before
+    assert int(before.split("\t")[0]) >= 1
+
+
+def test_the_same_record_id_is_refused_by_the_unique_key(database):
+    insert = ("INSERT INTO metric_records (record_id, route, total_ram, ram_libre, uso_ram,"
+              " porcentaje_ram, porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo,"
+              " total_procesos, procesos_durmiendo, procesos_zombie, procesos_parados, hora)"
+              " VALUES ('{id}', 'node', 1, 1, 1, 1, 1, 99, 1, 1, 0, 0, 0, '2025-10-17 02:21:54');\n")
+    mariadb("sql", stdin=insert.format(id="aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"))
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        mariadb("sql", stdin=insert.format(id="AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"))
+    assert "Duplicate entry" in refused.value.stderr

@@ -1,0 +1,37 @@
+# Sourced by every script: loads the project's configuration.
+# `.env` is created from `.env.example` on first run (with a generated database
+# password); a variable already set in the environment wins over the file.
+# After sourcing, PROJECT_ROOT and an absolute RUN_DIR are exported.
+
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PROJECT_ROOT
+
+project_env_init() {
+  local env_file="$PROJECT_ROOT/.env"
+  if [[ ! -f "$env_file" ]]; then
+    cp "$PROJECT_ROOT/.env.example" "$env_file"
+    chmod 600 "$env_file"
+  fi
+  if grep -qE '^DB_PASSWORD=$' "$env_file"; then
+    local generated
+    generated="$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
+    sed -i "s/^DB_PASSWORD=\$/DB_PASSWORD=${generated}/" "$env_file"
+  fi
+  local line key value
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    [[ "$line" =~ ^[[:space:]]*# || ! "$line" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] && continue
+    key="${line%%=*}"
+    value="${line#*=}"
+    if [[ -z "${!key+x}" ]]; then
+      export "$key=$value"
+    fi
+  done <"$env_file"
+  case "$RUN_DIR" in
+    /*) ;;
+    *) RUN_DIR="$PROJECT_ROOT/$RUN_DIR" ;;
+  esac
+  export RUN_DIR
+  mkdir -p "$RUN_DIR"
+}
+
+project_env_init

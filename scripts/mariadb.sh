@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The project's private MariaDB: a local stand-in for Cloud SQL.
+#
+#   scripts/mariadb.sh up      install if missing, initialise, start, create the
+#                              database and user, apply contracts/schema.sql
+#   scripts/mariadb.sh down    stop by PID; the data stays for the next `up`
+#   scripts/mariadb.sh kill    SIGKILL the server (for outage tests)
+#   scripts/mariadb.sh status  exit 0 when it answers
+#   scripts/mariadb.sh sql     run the SQL on stdin against DB_NAME, print TSV
+#
+# Configured by .env (see .env.example): DB_PORT, DB_NAME, DB_USER,
+# DB_PASSWORD, MARIADB_MAX_CONNECTIONS, MARIADB_BACK_LOG, and MARIADB_DIR
+# (default $RUN_DIR/mariadb) so that tests can run an instance of their own.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+MARIADB_DIR="${MARIADB_DIR:-$RUN_DIR/mariadb}"
+case "$MARIADB_DIR" in /*) ;; *) MARIADB_DIR="$PROJECT_ROOT/$MARIADB_DIR" ;; esac
+DATA_DIR="$MARIADB_DIR/data"
+SOCKET="$MARIADB_DIR/mysqld.sock"
+PID_FILE="$MARIADB_DIR/mysqld.pid"
+LOG_FILE="$MARIADB_DIR/error.log"
+SCHEMA="$PROJECT_ROOT/contracts/schema.sql"
+
+die() { echo "mariadb.sh: $*" >&2; exit 1; }
+
+for name in DB_NAME DB_USER; do
+  [[ "${!name}" =~ ^[A-Za-z0-9_]{1,64}$ ]] || die "$name must be letters, digits or _ (got '${!name}')"
+done
+[[ "$DB_PORT" =~ ^[0-9]+$ ]] || die "DB_PORT must be a number (got '$DB_PORT')"
+[[ -n "$DB_PASSWORD" ]] || die "DB_PASSWORD is empty"
+
+admin() { mariadb --no-defaults --socket="$SOCKET" -u root "$@"; }
+
+server_pid() {
+  [[ -f "$PID_FILE" ]] || return 1
+  local pid
+  pid="$(cat "$PID_FILE")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+answers() { mariadb-admin --no-defaults --socket="$SOCKET" -u root --connect-timeout=2 ping >/dev/null 2>&1; }
+
+install_if_missing() {
+  if ! command -v mariadbd >/dev/null || ! command -v mariadb >/dev/null; then
+    # Keep the package's own service (port 3306) from starting: we run our own.
+    if [[ $EUID -eq 0 && ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod +x /usr/sbin/policy-rc.d
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    "$PROJECT_ROOT/scripts/ensure-packages.sh" mariadb-server mariadb-client
+  fi
+}
+
+initialise() {
+  [[ -d "$DATA_DIR/mysql" ]] && return 0
+  mkdir -p "$DATA_DIR"
+  echo "initialising MariaDB data dir $DATA_DIR" >&2
+  mariadb-install-db --no-defaults --datadir="$DATA_DIR" --user="$(id -un)" \
+    --auth-root-authentication-method=socket --auth-root-socket-user="$(id -un)" \
+    --skip-test-db >"$MARIADB_DIR/install.log" 2>&1 \
+    || { cat "$MARIADB_DIR/install.log" >&2; rm -rf "$DATA_DIR"; die "mariadb-install-db failed"; }
+}
+
+start() {
+  if server_pid >/dev/null; then return 0; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$DB_PORT") 2>/dev/null; then
+    die "port $DB_PORT is taken by another process; set DB_PORT in .env"
+  fi
+  setsid mariadbd --no-defaults --datadir="$DATA_DIR" --socket="$SOCKET" \
+    --pid-file="$PID_FILE" --log-error="$LOG_FILE" --user="$(id -un)" \
+    --bind-address=127.0.0.1 --port="$DB_PORT" \
+    --max-connections="$MARIADB_MAX_CONNECTIONS" --back-log="$MARIADB_BACK_LOG" \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --default-time-zone=+00:00 --sql-mode=STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION \
+    --innodb-buffer-pool-size=256M --skip-name-resolve \
+    </dev/null >>"$MARIADB_DIR/stdout.log" 2>&1 &
+  for _ in $(seq 1 300); do
+    answers && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$LOG_FILE" >&2 || true
+  die "MariaDB did not answer within 30 s (log: $LOG_FILE)"
+}
+
+provision() {
+  local pw="${DB_PASSWORD//\\/\\\\}"
+  pw="${pw//\'/\\\'}"
+  admin <<SQL
+CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$pw';
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$pw';
+ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$pw';
+ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$pw';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`$DB_NAME\`.* TO '$DB_USER'@'127.0.0.1', '$DB_USER'@'localhost';
+SQL
+  admin "$DB_NAME" <"$SCHEMA"
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  up)
+    mkdir -p "$MARIADB_DIR"
+    install_if_missing
+    initialise
+    start
+    provision
+    echo "MariaDB ready on 127.0.0.1:$DB_PORT, database $DB_NAME, user $DB_USER (pid $(server_pid))"
+    ;;
+  down)
+    pid="$(server_pid)" || { echo "MariaDB is not running"; exit 0; }
+    kill -TERM "$pid"
+    for _ in $(seq 1 600); do
+      kill -0 "$pid" 2>/dev/null || { echo "MariaDB stopped"; exit 0; }
+      sleep 0.1
+    done
+    die "MariaDB (pid $pid) did not stop within 60 s"
+    ;;
+  kill)
+    pid="$(server_pid)" || { echo "MariaDB is not running"; exit 0; }
+    kill -KILL "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    echo "MariaDB killed"
+    ;;
+  status)
+    if pid="$(server_pid)" && answers; then
+      echo "MariaDB running on 127.0.0.1:$DB_PORT (pid $pid, data $DATA_DIR)"
+    else
+      echo "MariaDB not running (data $DATA_DIR)"
+      exit 1
+    fi
+    ;;
+  sql)
+    server_pid >/dev/null || die "MariaDB is not running; run: scripts/mariadb.sh up"
+    admin --batch --skip-column-names "$DB_NAME"
+    ;;
+  *)
+    echo "usage: $0 up|down|kill|status|sql" >&2
+    exit 2
+    ;;
+esac
