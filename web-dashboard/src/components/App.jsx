@@ -1,0 +1,52 @@
+import { useCallback, useState } from 'react';
+import { DEFAULT_WINDOW_MINUTES } from '../lib/store.js';
+import ConnectionIndicator from './ConnectionIndicator.jsx';
+import MetricChart from './MetricChart.jsx';
+import ProcessTable from './ProcessTable.jsx';
+import RoutePanel from './RoutePanel.jsx';
+import WindowSelector from './WindowSelector.jsx';
+import { StoreContext, useStore, useStoreSlice } from './storeContext.js';
+
+function Metrics({ windowMinutes, wsUrl }) {
+  const store = useStore();
+  const rowsVersion = useStoreSlice('getRowsVersion');
+  if (store.rows.length === 0) {
+    return (
+      <section className="panel empty-state" data-testid="empty-state">
+        <h2>No records yet</h2>
+        <p>
+          The dashboard is waiting for rows from ws-server at <code>{wsUrl}</code>. They appear here as soon as a
+          route stores a record (run the Locust replay, or POST a record to the ingress).
+        </p>
+      </section>
+    );
+  }
+  const windowMs = windowMinutes * 60_000;
+  return (
+    <>
+      <div className="charts">
+        <MetricChart title="RAM %" field="porcentaje_ram" testId="ram-chart" color="#2563eb" windowMs={windowMs} rowsVersion={rowsVersion} />
+        <MetricChart title="CPU %" field="porcentaje_cpu_uso" testId="cpu-chart" color="#dc2626" windowMs={windowMs} rowsVersion={rowsVersion} />
+      </div>
+      <ProcessTable rowsVersion={rowsVersion} />
+    </>
+  );
+}
+
+export default function App({ store, wsUrl }) {
+  const [windowMinutes, setWindowMinutes] = useState(DEFAULT_WINDOW_MINUTES);
+  const chooseWindow = useCallback((minutes) => setWindowMinutes(minutes), []);
+  return (
+    <StoreContext.Provider value={store}>
+      <header className="top-bar">
+        <h1>VM load monitor</h1>
+        <WindowSelector minutes={windowMinutes} onChange={chooseWindow} />
+        <ConnectionIndicator />
+      </header>
+      <main>
+        <Metrics windowMinutes={windowMinutes} wsUrl={wsUrl} />
+        <RoutePanel />
+      </main>
+    </StoreContext.Provider>
+  );
+}

@@ -1,0 +1,62 @@
+import { memo } from 'react';
+import { useStore } from './storeContext.js';
+
+const RECENT_ROWS = 10;
+const COLUMNS = [
+  ['procesos_corriendo', 'Running'],
+  ['procesos_durmiendo', 'Sleeping'],
+  ['procesos_zombie', 'Zombie'],
+  ['procesos_parados', 'Stopped'],
+  ['total_procesos', 'Total'],
+];
+
+/** Process states of the newest row, and the newest rows below it. */
+function ProcessTable({ rowsVersion }) {
+  const store = useStore();
+  const recent = store.rows.newest(RECENT_ROWS);
+  const latest = recent[0];
+  return (
+    <section className="panel processes" data-testid="process-table" data-rows-version={rowsVersion}>
+      <header className="panel-header">
+        <h2>Processes</h2>
+        <span className="muted">newest {recent.length} of {store.rows.length} rows held</span>
+      </header>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">id</th>
+            <th scope="col">hora (UTC)</th>
+            <th scope="col">route</th>
+            {COLUMNS.map(([field, label]) => (
+              <th scope="col" key={field}>{label}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {latest ? (
+            <tr className="latest-row" data-testid="latest-row">
+              <td data-testid="latest-id">{latest.id}</td>
+              <td data-testid="latest-hora">{latest.hora}</td>
+              <td data-testid="latest-route">{latest.route}</td>
+              {COLUMNS.map(([field]) => (
+                <td key={field} data-testid={`latest-${field}`}>{latest[field]}</td>
+              ))}
+            </tr>
+          ) : null}
+          {recent.slice(1).map((row) => (
+            <tr key={row.id} data-testid="recent-row">
+              <td>{row.id}</td>
+              <td>{row.hora}</td>
+              <td>{row.route}</td>
+              {COLUMNS.map(([field]) => (
+                <td key={field}>{row[field]}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export default memo(ProcessTable);

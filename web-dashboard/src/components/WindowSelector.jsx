@@ -1,0 +1,22 @@
+import { memo } from 'react';
+import { WINDOW_CHOICES_MINUTES } from '../lib/store.js';
+
+function WindowSelector({ minutes, onChange }) {
+  return (
+    <div className="window-selector" role="group" aria-label="Time window">
+      {WINDOW_CHOICES_MINUTES.map((choice) => (
+        <button
+          key={choice}
+          type="button"
+          aria-pressed={choice === minutes}
+          data-testid={`window-${choice}`}
+          onClick={() => onChange(choice)}
+        >
+          {choice} min
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export default memo(WindowSelector);

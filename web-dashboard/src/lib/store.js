@@ -1,0 +1,126 @@
+// The dashboard's state, kept outside React: socket events mutate it as they
+// arrive, and subscribers are told at most once per animation frame, so a burst
+// of events costs one render. Each getter returns a value that stays identical
+// until that part changes, which lets useSyncExternalStore re-render only the
+// components whose slice changed.
+import { RingBuffer } from './ringBuffer.js';
+import { horaToMillis } from './rows.js';
+
+export const WINDOW_CHOICES_MINUTES = [1, 5, 15, 60];
+export const DEFAULT_WINDOW_MINUTES = 5;
+/** Rows older (by `hora`) than the newest minus this are dropped: the widest window. */
+export const MAX_AGE_MS = Math.max(...WINDOW_CHOICES_MINUTES) * 60_000;
+/** Hard cap on rows held: an hour at 1 Hz twice over. */
+export const DEFAULT_MAX_ROWS = 7200;
+
+function scheduleOnNextFrame(callback) {
+  if (typeof requestAnimationFrame === 'function' && typeof document !== 'undefined' && !document.hidden) {
+    requestAnimationFrame(callback);
+  } else {
+    // A hidden tab gets no animation frames; keep the state current anyway.
+    setTimeout(callback, 50);
+  }
+}
+
+export class MetricsStore {
+  constructor({ maxRows = DEFAULT_MAX_ROWS, maxAgeMs = MAX_AGE_MS, schedule = scheduleOnNextFrame } = {}) {
+    this.rows = new RingBuffer(maxRows);
+    this.maxAgeMs = maxAgeMs;
+    this.schedule = schedule;
+    this.listeners = new Set();
+    this.notifyPending = false;
+    this.lastId = null;
+    this.newestHoraMillis = NaN;
+    this.rowsVersion = 0;
+    this.connection = 'connecting';
+    this.database = null;
+    this.summary = null;
+    this.rejectedRows = 0;
+  }
+
+  subscribe = (listener) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getRowsVersion = () => this.rowsVersion;
+  getConnection = () => this.connection;
+  getDatabase = () => this.database;
+  getSummary = () => this.summary;
+
+  /** `history`: once per connection. When truncated, the server could not fill our gap: start over. */
+  applyHistory({ rows, truncated }) {
+    if (truncated) {
+      this.rows.clear();
+      this.lastId = null;
+      this.newestHoraMillis = NaN;
+    }
+    this.#append(rows);
+    this.rowsVersion += 1;
+    this.#notify();
+  }
+
+  /** `metrics`: new rows in id order. */
+  appendRows(rows) {
+    if (this.#append(rows) > 0) {
+      this.rowsVersion += 1;
+      this.#notify();
+    }
+  }
+
+  setSummary(summary) {
+    this.summary = summary;
+    this.#notify();
+  }
+
+  setDatabaseStatus(status) {
+    this.database = status;
+    this.#notify();
+  }
+
+  setConnection(connection) {
+    if (connection === this.connection) return;
+    this.connection = connection;
+    this.#notify();
+  }
+
+  /** Runs a pending notification now (tests, and callers that cannot wait a frame). */
+  flush() {
+    if (!this.notifyPending) return;
+    this.notifyPending = false;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  #append(rows) {
+    if (!Array.isArray(rows)) return 0;
+    let appended = 0;
+    for (const row of rows) {
+      const millis = horaToMillis(row?.hora);
+      // A duplicate or out-of-order id would break the cursor; a row without a
+      // readable time cannot be drawn. Both are skipped and counted.
+      if (!Number.isInteger(row?.id) || (this.lastId !== null && row.id <= this.lastId) || Number.isNaN(millis)) {
+        this.rejectedRows += 1;
+        continue;
+      }
+      this.rows.push(row);
+      this.lastId = row.id;
+      if (!(millis <= this.newestHoraMillis)) this.newestHoraMillis = millis;
+      appended += 1;
+    }
+    this.#evictOld();
+    return appended;
+  }
+
+  #evictOld() {
+    const oldestAllowed = this.newestHoraMillis - this.maxAgeMs;
+    while (this.rows.length > 0 && horaToMillis(this.rows.first().hora) < oldestAllowed) {
+      this.rows.shift();
+    }
+  }
+
+  #notify() {
+    if (this.notifyPending) return;
+    this.notifyPending = true;
+    this.schedule(() => this.flush());
+  }
+}
