@@ -1,0 +1,128 @@
+'use strict';
+// The HTTP side of contracts/ingest-api.yaml: Express, validation at the edge,
+// the contract's error shape on every failure, X-Route on every response.
+const express = require('express');
+const { DatabaseUnavailableError } = require('./store');
+
+const ROUTE = 'node';
+const BODY_LIMIT_BYTES = 1024 * 1024;
+const RETRY_AFTER_SECONDS = '1';
+
+// Media type only; parameters such as charset are ignored (contract, step 1).
+function isJsonMediaType(header) {
+  return typeof header === 'string' && header.split(';', 1)[0].trim().toLowerCase() === 'application/json';
+}
+
+function sendError(res, status, error, message, extra = {}) {
+  res.status(status).json({ error, message, ...extra });
+}
+
+function sendUnavailable(res, body) {
+  res.set('Retry-After', RETRY_AFTER_SECONDS);
+  res.status(503).json(body);
+}
+
+function createApp({ validateBody, store, metrics, logger }) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.setHeader('X-Route', ROUTE);
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const path = req.route ? req.route.path : 'unmatched';
+      metrics.observeRequest(req.method, path, res.statusCode, seconds);
+      const entry = { method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 };
+      if (res.statusCode >= 500) logger.warn(entry, 'request');
+      else logger.info(entry, 'request');
+    });
+    next();
+  });
+
+  app.get('/healthz', (req, res) => res.json({ status: 'ok' }));
+
+  app.get('/readyz', async (req, res) => {
+    try {
+      await store.ping();
+      res.json({ status: 'ok', database: 'up' });
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+      sendUnavailable(res, { status: 'unavailable', database: 'down', reason: error.cause.message });
+    }
+  });
+
+  app.get('/metrics', async (req, res) => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.end(await metrics.registry.metrics());
+  });
+
+  const requireJson = (req, res, next) => {
+    if (isJsonMediaType(req.headers['content-type'])) return next();
+    metrics.countRecords('rejected', 1);
+    sendError(res, 415, 'unsupported_media_type', 'Content-Type must be application/json.');
+  };
+  // The raw bytes, parsed below: body-parser's JSON parser turns an empty body
+  // into {} and refuses top-level scalars, which the contract answers otherwise.
+  const readBody = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES, inflate: false });
+
+  app.post('/api/metrics', requireJson, readBody, async (req, res) => {
+    let body;
+    try {
+      body = JSON.parse(utf8.decode(req.body ?? new Uint8Array(0)));
+    } catch {
+      metrics.countRecords('rejected', 1);
+      return sendError(res, 400, 'malformed_json', 'The body is not valid JSON.');
+    }
+    const { records, problems } = validateBody(body);
+    if (problems.length) {
+      metrics.countRecords('rejected', records.length);
+      return sendError(res, 422, 'invalid_record', 'The body does not match the record schema; nothing was stored.', {
+        problems,
+      });
+    }
+    let result;
+    try {
+      result = await store.storeRecords(records);
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+      logger.warn({ err: error.cause.message, code: error.cause.code }, 'database unavailable');
+      return sendUnavailable(res, {
+        error: 'database_unavailable',
+        message: 'The database is unavailable; nothing was stored. Retry later.',
+      });
+    }
+    metrics.countRecords('stored', result.stored);
+    metrics.countRecords('duplicate', result.duplicates);
+    res.status(201).json({ stored: result.stored, duplicates: result.duplicates, route: ROUTE });
+  });
+
+  app.use((req, res) => sendError(res, 404, 'not_found', `No such endpoint: ${req.method} ${req.path}`));
+
+  // body-parser's errors in the contract's shape; anything else is a bug: 500.
+  app.use((error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    switch (error.type) {
+      case 'entity.too.large':
+        metrics.countRecords('rejected', 1);
+        return sendError(res, 413, 'payload_too_large', `The body is over ${BODY_LIMIT_BYTES} bytes.`);
+      case 'encoding.unsupported':
+        metrics.countRecords('rejected', 1);
+        return sendError(res, 415, 'unsupported_media_type', 'Content-Encoding is not supported.');
+      case 'request.aborted':
+        return undefined;
+      case 'request.size.invalid':
+        metrics.countRecords('rejected', 1);
+        return sendError(res, 400, 'malformed_json', 'The body is shorter than its Content-Length.');
+      default:
+        logger.error({ err: error }, 'unexpected error');
+        return sendError(res, 500, 'internal_error', 'Unexpected error; nothing was stored.');
+    }
+  });
+
+  return app;
+}
+
+module.exports = { createApp, ROUTE };

@@ -1,0 +1,35 @@
+'use strict';
+// The whole configuration comes from the environment (a Secret in the cluster).
+const path = require('node:path');
+
+function intFromEnv(env, name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer (got '${raw}')`);
+  }
+  return value;
+}
+
+function loadConfig(env = process.env) {
+  const missing = ['DB_HOST', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'].filter((name) => !env[name]);
+  if (missing.length) throw new Error(`missing environment variables: ${missing.join(', ')}`);
+  return {
+    port: intFromEnv(env, 'PORT', 8080),
+    db: {
+      host: env.DB_HOST,
+      port: intFromEnv(env, 'DB_PORT', 3306),
+      user: env.DB_USER,
+      password: env.DB_PASSWORD,
+      database: env.DB_NAME,
+      poolMax: intFromEnv(env, 'DB_POOL_MAX', 20),
+    },
+    logLevel: env.LOG_LEVEL || 'info',
+    // The contract's record schema, read at start so that a contract change is a behaviour change.
+    recordSchemaPath:
+      env.RECORD_SCHEMA_PATH || path.resolve(__dirname, '../../contracts/metric-record.schema.json'),
+  };
+}
+
+module.exports = { loadConfig };

@@ -1,0 +1,82 @@
+'use strict';
+// Sequelize over a mysql2 pool, and the model of contracts/schema.sql's
+// `metric_records`. The table is never created or altered from here (no sync()).
+const { Sequelize, DataTypes } = require('sequelize');
+
+// Every database call has a deadline, so that a dead or frozen database turns
+// into a 503 well within 2 s instead of a hang.
+const CONNECT_TIMEOUT_MS = 800;
+const ACQUIRE_TIMEOUT_MS = 800;
+const QUERY_TIMEOUT_MS = 1000;
+
+// Sequelize has no per-query timeout for MySQL, so each new mysql2 connection
+// gets mysql2's own `timeout` on every command; a connection whose command timed
+// out is destroyed, since its protocol state is unknown, and the pool drops it.
+function armQueryTimeout(connection, timeoutMs) {
+  const withTimeout = (options) =>
+    typeof options === 'string' ? { sql: options, timeout: timeoutMs } : { timeout: timeoutMs, ...options };
+  const destroyOnTimeout = (callback) => (error, ...results) => {
+    if (error && error.code === 'PROTOCOL_SEQUENCE_TIMEOUT') connection.destroy();
+    return callback(error, ...results);
+  };
+  for (const method of ['query', 'execute']) {
+    const original = connection[method];
+    connection[method] = function armed(options, ...rest) {
+      const last = rest.length - 1;
+      if (last >= 0 && typeof rest[last] === 'function') rest[last] = destroyOnTimeout(rest[last]);
+      return original.call(this, withTimeout(options), ...rest);
+    };
+  }
+}
+
+function createSequelize(db, logger) {
+  return new Sequelize(db.database, db.user, db.password, {
+    host: db.host,
+    port: db.port,
+    dialect: 'mysql',
+    // Stored and read as UTC: `hora` is UTC on the wire.
+    timezone: '+00:00',
+    // SQL carries record contents: only at trace level.
+    logging: logger.isLevelEnabled('trace') ? (sql) => logger.trace({ sql }, 'sql') : false,
+    dialectOptions: { connectTimeout: CONNECT_TIMEOUT_MS },
+    pool: { max: db.poolMax, min: 0, acquire: ACQUIRE_TIMEOUT_MS, idle: 10000, evict: 5000 },
+    hooks: {
+      afterConnect: (connection) => armQueryTimeout(connection, QUERY_TIMEOUT_MS),
+    },
+    define: { timestamps: false, freezeTableName: true, underscored: false },
+  });
+}
+
+function defineMetricRecord(sequelize) {
+  return sequelize.define(
+    'MetricRecord',
+    {
+      id: { type: DataTypes.BIGINT.UNSIGNED, allowNull: false, primaryKey: true, autoIncrement: true },
+      record_id: { type: DataTypes.CHAR(36), allowNull: true, unique: 'uq_metric_records_record_id' },
+      route: { type: DataTypes.ENUM('python', 'node'), allowNull: false },
+      total_ram: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
+      ram_libre: { type: DataTypes.BIGINT.UNSIGNED, allowNull: false },
+      uso_ram: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
+      porcentaje_ram: { type: DataTypes.DECIMAL(5, 2), allowNull: false },
+      porcentaje_cpu_uso: { type: DataTypes.DECIMAL(5, 2), allowNull: false },
+      porcentaje_cpu_libre: { type: DataTypes.DECIMAL(5, 2), allowNull: false },
+      procesos_corriendo: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
+      total_procesos: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
+      procesos_durmiendo: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
+      procesos_zombie: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
+      procesos_parados: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false },
+      hora: { type: DataTypes.DATE, allowNull: false },
+      // Filled by the column's default, CURRENT_TIMESTAMP(3).
+      received_at: { type: DataTypes.DATE(3), allowNull: false },
+    },
+    { tableName: 'metric_records', timestamps: false },
+  );
+}
+
+module.exports = {
+  createSequelize,
+  defineMetricRecord,
+  CONNECT_TIMEOUT_MS,
+  ACQUIRE_TIMEOUT_MS,
+  QUERY_TIMEOUT_MS,
+};

@@ -1,0 +1,133 @@
+'use strict';
+// Stores validated records: all or nothing, duplicates decided by the unique key.
+const { UniqueConstraintError, ConnectionError, TimeoutError } = require('sequelize');
+
+const UNIQUE_KEY = 'uq_metric_records_record_id';
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_LOCK_DEADLOCK = 1213;
+const MAX_ATTEMPTS = 3;
+const INSERTED_COLUMNS = [
+  'record_id', 'route', 'total_ram', 'ram_libre', 'uso_ram', 'porcentaje_ram', 'porcentaje_cpu_uso',
+  'porcentaje_cpu_libre', 'procesos_corriendo', 'total_procesos', 'procesos_durmiendo', 'procesos_zombie',
+  'procesos_parados', 'hora',
+];
+
+// Errors that mean "the database cannot serve now" (503), as opposed to a bug (500).
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'PROTOCOL_ENQUEUE_AFTER_QUIT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK', 'ER_STATEMENT_TIMEOUT', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED',
+]);
+
+class DatabaseUnavailableError extends Error {
+  constructor(cause) {
+    super(`database unavailable: ${cause.message}`, { cause });
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+const driverError = (error) => error.original ?? error.parent ?? error;
+
+function isUnavailable(error) {
+  if (error instanceof ConnectionError || error instanceof TimeoutError) return true;
+  const cause = driverError(error);
+  return UNAVAILABLE_CODES.has(cause.code) || cause.fatal === true;
+}
+
+function isRetryable(error) {
+  const { errno } = driverError(error);
+  return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
+}
+
+function isDuplicateRecordId(error) {
+  return error instanceof UniqueConstraintError && String(driverError(error).sqlMessage).includes(UNIQUE_KEY);
+}
+
+// The wire record as a row; `hora` is UTC and was checked against the calendar.
+function toRow(record, route) {
+  return {
+    record_id: record.id ?? null,
+    route,
+    total_ram: record.total_ram,
+    ram_libre: record.ram_libre,
+    uso_ram: record.uso_ram,
+    porcentaje_ram: record.porcentaje_ram,
+    porcentaje_cpu_uso: record.porcentaje_cpu_uso,
+    porcentaje_cpu_libre: record.porcentaje_cpu_libre,
+    procesos_corriendo: record.procesos_corriendo,
+    total_procesos: record.total_procesos,
+    procesos_durmiendo: record.procesos_durmiendo,
+    procesos_zombie: record.procesos_zombie,
+    procesos_parados: record.procesos_parados,
+    hora: new Date(`${record.hora.replace(' ', 'T')}Z`),
+  };
+}
+
+function createStore({ sequelize, MetricRecord, route, logger }) {
+  // One INSERT; a duplicate id is the unique key's answer, never a prior read.
+  // Inside a transaction InnoDB undoes only the failed statement, so the
+  // transaction goes on after a duplicate.
+  async function insertOne(row, transaction) {
+    try {
+      await MetricRecord.create(row, { transaction, fields: INSERTED_COLUMNS, validate: false, hooks: false });
+      return true;
+    } catch (error) {
+      if (isDuplicateRecordId(error)) return false;
+      throw error;
+    }
+  }
+
+  async function attempt(rows) {
+    // A single row is one autocommit statement: atomic on its own, and the
+    // commit has happened when the INSERT answers.
+    if (rows.length === 1) {
+      const stored = await insertOne(rows[0], undefined);
+      return { stored: stored ? 1 : 0, duplicates: stored ? 0 : 1 };
+    }
+    const transaction = await sequelize.transaction();
+    try {
+      let stored = 0;
+      for (const row of rows) {
+        if (await insertOne(row, transaction)) stored += 1;
+      }
+      await transaction.commit();
+      return { stored, duplicates: rows.length - stored };
+    } catch (error) {
+      // Sequelize has already rolled back after a deadlock; a dead connection cannot roll back.
+      await transaction.rollback().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Stores the records; resolves to { stored, duplicates } after the commit. */
+  async function storeRecords(records) {
+    const rows = records.map((record) => toRow(record, route));
+    for (let attemptNo = 1; ; attemptNo += 1) {
+      try {
+        return await attempt(rows);
+      } catch (error) {
+        if (isRetryable(error) && attemptNo < MAX_ATTEMPTS) {
+          logger.warn({ attempt: attemptNo, code: driverError(error).code }, 'retrying the transaction');
+          continue;
+        }
+        if (isUnavailable(error)) throw new DatabaseUnavailableError(driverError(error));
+        throw error;
+      }
+    }
+  }
+
+  /** Whether the database answers (for /readyz). */
+  async function ping() {
+    try {
+      await sequelize.query('SELECT 1', { raw: true });
+    } catch (error) {
+      if (isUnavailable(error)) throw new DatabaseUnavailableError(driverError(error));
+      throw error;
+    }
+  }
+
+  return { storeRecords, ping };
+}
+
+module.exports = { createStore, DatabaseUnavailableError, isUnavailable };

@@ -1,0 +1,87 @@
+'use strict';
+// Shared by the tests: the real service as a child process, HTTP helpers, and the
+// private MariaDB that `make test` started (MARIADB_DIR, DB_* in the environment).
+const { spawn, execFileSync } = require('node:child_process');
+const path = require('node:path');
+const readline = require('node:readline');
+const crypto = require('node:crypto');
+const mysql = require('mysql2/promise');
+
+const ROOT = path.resolve(__dirname, '..');
+const PROJECT = path.resolve(ROOT, '..');
+const CONTRACTS = path.join(PROJECT, 'contracts');
+
+for (const name of ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME', 'MARIADB_DIR']) {
+  if (!process.env[name]) throw new Error(`${name} is not set: run the tests with 'make test'`);
+}
+
+/** Starts src/server.js on a free port; resolves once it listens. */
+async function startService(extraEnv = {}) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'src/server.js')], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs = [];
+  const lines = readline.createInterface({ input: child.stdout });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the service did not listen within 15 s')), 15000);
+    child.once('exit', (code) => reject(new Error(`the service exited with ${code}`)));
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line);
+      logs.push(entry);
+      if (entry.msg === 'listening') {
+        clearTimeout(timer);
+        resolve(entry.port);
+      }
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function post(url, body, headers = { 'content-type': 'application/json' }) {
+  const response = await fetch(`${url}/api/metrics`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: text ? safeJson(text) : undefined };
+}
+
+function safeJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function connectDb() {
+  return mysql.createConnection({
+    host: process.env.DB_HOST,
+    port: Number(process.env.DB_PORT),
+    user: process.env.DB_USER,
+    password: process.env.DB_PASSWORD,
+    database: process.env.DB_NAME,
+    timezone: 'Z',
+    dateStrings: true,
+  });
+}
+
+/** scripts/mariadb.sh on the tests' own instance. */
+function mariadb(command) {
+  return execFileSync(path.join(PROJECT, 'scripts/mariadb.sh'), [command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+const newId = () => crypto.randomUUID();
+
+module.exports = { startService, post, connectDb, mariadb, newId, CONTRACTS, PROJECT };
