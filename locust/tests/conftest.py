@@ -1,0 +1,83 @@
+"""A recording HTTP server standing in for the agent and the ingress.
+
+Not a mock of their logic: these tests are about Locust's side (what is sent,
+how often, what is saved), which only a server that counts every request can
+check. The real agent, routes and nginx are exercised by tests/e2e.
+"""
+
+import json
+import pathlib
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLE_RECORD = json.loads((ROOT / "contracts/examples/valid/spec-example.json").read_text())
+
+
+class Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.lock = threading.Lock()
+        self.posts = Counter()  # id -> POSTs received
+        self.accepted = Counter()  # id -> 201s sent
+        self.routes = Counter()
+        self.fail_first_attempt_every = 0  # answer 503 to the first POST of every n-th id
+        self.seen = 0
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body, headers=()):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path != "/api/metrics":
+            return self.answer(404, {"error": "not_found"})
+        self.answer(200, dict(EXAMPLE_RECORD, fuente="recorder"))
+
+    def do_POST(self):
+        server = self.server
+        record = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with server.lock:
+            record_id = record["id"]
+            server.posts[record_id] += 1
+            if server.posts[record_id] == 1:
+                server.seen += 1
+            fail = (server.fail_first_attempt_every and server.posts[record_id] == 1
+                    and server.seen % server.fail_first_attempt_every == 0)
+            route = "python" if sum(server.routes.values()) % 2 == 0 else "node"
+            server.routes[route] += 1
+            if not fail:
+                server.accepted[record_id] += 1
+        if fail:
+            return self.answer(503, {"error": "database_unavailable", "message": "test outage"},
+                               [("X-Route", route), ("Retry-After", "1")])
+        self.answer(201, {"stored": 1, "duplicates": 0, "route": route}, [("X-Route", route)])
+
+
+@pytest.fixture
+def recorder():
+    server = Recorder()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
