@@ -7,5 +7,6 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['test/**/*.test.{js,jsx}'],
+    setupFiles: ['test/setup.js'],
   },
 });

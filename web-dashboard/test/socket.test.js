@@ -1,0 +1,110 @@
+// @vitest-environment node
+// The real socket.io-client against a real socket.io server: the handshake
+// carries the newest id across reconnects, and a truncated history resets.
+import { createServer } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Server } from 'socket.io';
+import { connectDashboard } from '../src/lib/socket.js';
+import { MetricsStore } from '../src/lib/store.js';
+import { assertEvent, immediately, makeRows, makeSummary } from './rows.js';
+
+let httpServer;
+let ioServer;
+let url;
+let client;
+let handshakes;
+let onConnection;
+
+beforeEach(async () => {
+  httpServer = createServer();
+  ioServer = new Server(httpServer);
+  handshakes = [];
+  ioServer.on('connection', (socket) => {
+    handshakes.push(socket.handshake.auth);
+    onConnection(socket, handshakes.length);
+  });
+  await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${httpServer.address().port}`;
+});
+
+afterEach(async () => {
+  client?.disconnect();
+  await new Promise((resolve) => ioServer.close(resolve));
+});
+
+function waitFor(check, what, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      if (check()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+/** Drops the transport under the socket, as a network failure would: the client reconnects by itself. */
+function dropConnections() {
+  for (const socket of ioServer.sockets.sockets.values()) socket.conn.close();
+}
+
+describe('socket wiring', () => {
+  it('sends the newest id it holds on every reconnect', async () => {
+    onConnection = (socket, n) => {
+      if (n === 1) {
+        socket.emit('history', assertEvent('history', { rows: makeRows(1, 3), truncated: false }));
+        socket.emit('metrics', assertEvent('metrics', { rows: makeRows(4, 2) }));
+      } else {
+        const after = socket.handshake.auth.lastId;
+        socket.emit('history', assertEvent('history', { rows: makeRows(after + 1, 2), truncated: false }));
+      }
+    };
+    const store = new MetricsStore({ schedule: immediately });
+    client = connectDashboard(store, url, { reconnectionDelay: 50, reconnectionDelayMax: 50 });
+
+    await waitFor(() => store.lastId === 5, 'the first history and metrics');
+    expect(store.getConnection()).toBe('connected');
+    dropConnections();
+    await waitFor(() => store.getConnection() === 'reconnecting', 'the drop to be noticed');
+    await waitFor(() => store.lastId === 7, 'the catch-up history');
+    dropConnections();
+    await waitFor(() => handshakes.length === 3 && store.lastId === 9, 'the second catch-up');
+
+    expect(handshakes).toEqual([{ lastId: null }, { lastId: 5 }, { lastId: 7 }]);
+    expect(store.rows.toArray().map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('drops what it had when the catch-up history is truncated', async () => {
+    onConnection = (socket, n) => {
+      const rows = n === 1 ? makeRows(1, 3) : makeRows(20_000, 2);
+      socket.emit('history', assertEvent('history', { rows, truncated: n > 1 }));
+    };
+    const store = new MetricsStore({ schedule: immediately });
+    client = connectDashboard(store, url, { reconnectionDelay: 50, reconnectionDelayMax: 50 });
+    await waitFor(() => store.lastId === 3, 'the first history');
+    dropConnections();
+    await waitFor(() => store.lastId === 20_001, 'the truncated history');
+    expect(handshakes[1]).toEqual({ lastId: 3 });
+    expect(store.rows.toArray().map((r) => r.id)).toEqual([20_000, 20_001]);
+  });
+
+  it('shows the database status and the summary', async () => {
+    onConnection = (socket) => {
+      socket.emit('status', assertEvent('status', { database: 'down', message: 'connect ECONNREFUSED', at: new Date().toISOString() }));
+      socket.emit('summary', makeSummary({ python: 3, node: 1 }));
+    };
+    const store = new MetricsStore({ schedule: immediately });
+    client = connectDashboard(store, url);
+    await waitFor(() => store.getDatabase()?.database === 'down' && store.getSummary(), 'the status and summary');
+    expect(store.getDatabase().message).toBe('connect ECONNREFUSED');
+    expect(store.getSummary().routes.python.split_percent).toBe(75);
+  });
+
+  it('is reconnecting, not connected, while the server is away', async () => {
+    onConnection = () => {};
+    const store = new MetricsStore({ schedule: immediately });
+    client = connectDashboard(store, 'http://127.0.0.1:9', { reconnectionDelay: 50, reconnectionDelayMax: 50 });
+    await waitFor(() => store.getConnection() === 'reconnecting', 'a failed connect');
+  });
+});
