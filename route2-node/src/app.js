@@ -6,7 +6,7 @@ const { DatabaseUnavailableError } = require('./store');
 
 const ROUTE = 'node';
 const BODY_LIMIT_BYTES = 1024 * 1024;
-const RETRY_AFTER_SECONDS = '1';
+const RETRY_AFTER_SECONDS = '2';
 
 // Media type only; parameters such as charset are ignored (contract, step 1).
 function isJsonMediaType(header) {
@@ -26,7 +26,8 @@ function createApp({ validateBody, store, metrics, logger }) {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  // Strict UTF-8; a byte order mark is kept, so JSON.parse refuses it (RFC 8259 forbids it; route 1 too).
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -79,9 +80,7 @@ function createApp({ validateBody, store, metrics, logger }) {
     const { records, problems } = validateBody(body);
     if (problems.length) {
       metrics.countRecords('rejected', records.length);
-      return sendError(res, 422, 'invalid_record', 'The body does not match the record schema; nothing was stored.', {
-        problems,
-      });
+      return sendError(res, 422, 'invalid_record', 'The body does not match the record schema.', { problems });
     }
     let result;
     try {
@@ -91,7 +90,7 @@ function createApp({ validateBody, store, metrics, logger }) {
       logger.warn({ err: error.cause.message, code: error.cause.code }, 'database unavailable');
       return sendUnavailable(res, {
         error: 'database_unavailable',
-        message: 'The database is unavailable; nothing was stored. Retry later.',
+        message: 'The database is unavailable; nothing was stored.',
       });
     }
     metrics.countRecords('stored', result.stored);
@@ -99,7 +98,14 @@ function createApp({ validateBody, store, metrics, logger }) {
     res.status(201).json({ stored: result.stored, duplicates: result.duplicates, route: ROUTE });
   });
 
-  app.use((req, res) => sendError(res, 404, 'not_found', `No such endpoint: ${req.method} ${req.path}`));
+  // A known path asked with another method: 405, with the contract's closest code (as route 1).
+  for (const [path, allow] of Object.entries({ '/api/metrics': 'POST', '/healthz': 'GET', '/readyz': 'GET', '/metrics': 'GET' })) {
+    app.all(path, (req, res) => {
+      res.set('Allow', allow);
+      sendError(res, 405, 'not_found', 'This path does not answer that method.');
+    });
+  }
+  app.use((req, res) => sendError(res, 404, 'not_found', 'No such path.'));
 
   // body-parser's errors in the contract's shape; anything else is a bug: 500.
   app.use((error, req, res, next) => {
@@ -107,7 +113,7 @@ function createApp({ validateBody, store, metrics, logger }) {
     switch (error.type) {
       case 'entity.too.large':
         metrics.countRecords('rejected', 1);
-        return sendError(res, 413, 'payload_too_large', `The body is over ${BODY_LIMIT_BYTES} bytes.`);
+        return sendError(res, 413, 'payload_too_large', `The body is over ${BODY_LIMIT_BYTES} bytes (1 MiB).`);
       case 'encoding.unsupported':
         metrics.countRecords('rejected', 1);
         return sendError(res, 415, 'unsupported_media_type', 'Content-Encoding is not supported.');

@@ -44,6 +44,19 @@ function isDuplicateRecordId(error) {
   return error instanceof UniqueConstraintError && String(driverError(error).sqlMessage).includes(UNIQUE_KEY);
 }
 
+// Two decimals, half away from zero, of the number's shortest decimal text (the
+// one the client sent), passed to DECIMAL(5,2) as text so no binary rounding
+// interferes: 12.345 -> '12.35' (route 1 does the same with Decimal(str(x))).
+function toCents(value) {
+  const text = String(value);
+  if (text.includes('e')) return value.toFixed(2); // below 1e-6 here (0..100): '0.00'
+  const [whole, fraction = ''] = text.split('.');
+  if (fraction.length <= 2) return text;
+  let cents = BigInt(whole + fraction.slice(0, 2));
+  if (fraction[2] >= '5') cents += 1n;
+  return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+}
+
 // The wire record as a row; `hora` is UTC and was checked against the calendar.
 function toRow(record, route) {
   return {
@@ -52,9 +65,9 @@ function toRow(record, route) {
     total_ram: record.total_ram,
     ram_libre: record.ram_libre,
     uso_ram: record.uso_ram,
-    porcentaje_ram: record.porcentaje_ram,
-    porcentaje_cpu_uso: record.porcentaje_cpu_uso,
-    porcentaje_cpu_libre: record.porcentaje_cpu_libre,
+    porcentaje_ram: toCents(record.porcentaje_ram),
+    porcentaje_cpu_uso: toCents(record.porcentaje_cpu_uso),
+    porcentaje_cpu_libre: toCents(record.porcentaje_cpu_libre),
     procesos_corriendo: record.procesos_corriendo,
     total_procesos: record.total_procesos,
     procesos_durmiendo: record.procesos_durmiendo,
@@ -130,4 +143,4 @@ function createStore({ sequelize, MetricRecord, route, logger }) {
   return { storeRecords, ping };
 }
 
-module.exports = { createStore, DatabaseUnavailableError, isUnavailable };
+module.exports = { createStore, DatabaseUnavailableError, toCents };
