@@ -1,0 +1,77 @@
+// Configuration comes only from environment variables; bad values stop the
+// process at startup with a message that names the variable.
+
+const DEFAULTS = {
+  PORT: 8080,
+  DB_HOST: '127.0.0.1',
+  DB_PORT: 3306,
+  DB_USER: 'monitor',
+  DB_PASSWORD: '',
+  DB_NAME: 'monitor',
+  TICK_MS: 500,
+  HISTORY_LIMIT: 300,
+  CATCHUP_LIMIT: 10000,
+  DB_TIMEOUT_MS: 5000,
+  GAP_WAIT_MS: 1000,
+};
+
+export class ConfigError extends Error {}
+
+function integer(env, name, { min, max }) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return DEFAULTS[name];
+  if (!/^[0-9]+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got '${raw}'`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function text(env, name) {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? DEFAULTS[name] : raw;
+}
+
+// Without CORS_ORIGINS only local development pages may connect.
+const LOCAL_DEV_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1)(:[0-9]{1,5})?$/;
+
+export function parseCorsOrigins(raw) {
+  if (raw === undefined || raw.trim() === '') {
+    return { describe: 'http://localhost:*, http://127.0.0.1:* (local development default)', allows: (origin) => LOCAL_DEV_ORIGIN.test(origin) };
+  }
+  const origins = new Set();
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (item === '*') throw new ConfigError("CORS_ORIGINS must list the allowed origins; '*' is refused");
+    let url;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new ConfigError(`CORS_ORIGINS: '${item}' is not an origin like https://dashboard.example.com`);
+    }
+    if (!['http:', 'https:'].includes(url.protocol) || url.origin !== item.replace(/\/$/, '')) {
+      throw new ConfigError(`CORS_ORIGINS: '${item}' is not an origin (scheme://host[:port], no path)`);
+    }
+    origins.add(url.origin);
+  }
+  if (origins.size === 0) throw new ConfigError('CORS_ORIGINS is set but lists no origin');
+  return { describe: [...origins].join(', '), allows: (origin) => origins.has(origin) };
+}
+
+export function loadConfig(env = process.env) {
+  const config = {
+    port: integer(env, 'PORT', { min: 0, max: 65535 }),
+    db: {
+      host: text(env, 'DB_HOST'),
+      port: integer(env, 'DB_PORT', { min: 1, max: 65535 }),
+      user: text(env, 'DB_USER'),
+      password: text(env, 'DB_PASSWORD'),
+      database: text(env, 'DB_NAME'),
+      timeoutMs: integer(env, 'DB_TIMEOUT_MS', { min: 100, max: 600000 }),
+    },
+    tickMs: integer(env, 'TICK_MS', { min: 10, max: 600000 }),
+    historyLimit: integer(env, 'HISTORY_LIMIT', { min: 0, max: 100000 }),
+    catchupLimit: integer(env, 'CATCHUP_LIMIT', { min: 1, max: 1000000 }),
+    gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
+    cors: parseCorsOrigins(env.CORS_ORIGINS),
+  };
+  return config;
+}

@@ -1,0 +1,112 @@
+// HTTP (health, readiness, Prometheus metrics) and socket.io on one port.
+import http from 'node:http';
+import { Server } from 'socket.io';
+import { Database } from './db.js';
+import { LiveStream } from './stream.js';
+
+export function jsonLogger(stream = process.stdout) {
+  return (level, msg, fields = {}) => {
+    stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+  };
+}
+
+// auth.lastId: absent/null on first connect, else the newest id the client holds.
+function parseLastId(auth) {
+  const lastId = auth?.lastId;
+  if (lastId === undefined || lastId === null) return { lastId: null };
+  if (Number.isSafeInteger(lastId) && lastId >= 0) return { lastId };
+  return { error: `invalid auth.lastId ${JSON.stringify(lastId)}: expected a non-negative integer or null` };
+}
+
+export function createWsServer(config, { log = jsonLogger() } = {}) {
+  const db = new Database(config.db);
+  const httpServer = http.createServer();
+  // Browsers send Origin; a request without one is not a browser and CORS does not apply.
+  const originAllowed = (origin) => origin === undefined || config.cors.allows(origin);
+  const io = new Server(httpServer, {
+    serveClient: false,
+    cors: {
+      origin: (origin, callback) => callback(null, originAllowed(origin)),
+      methods: ['GET', 'POST'],
+    },
+    // The cors option only sets headers; this refuses the handshake itself,
+    // websocket upgrades included.
+    allowRequest: (req, callback) => {
+      const ok = originAllowed(req.headers.origin);
+      if (!ok) log('warn', 'refused connection from a disallowed origin', { origin: req.headers.origin });
+      callback(ok ? null : 'origin not allowed', ok);
+    },
+  });
+  const stream = new LiveStream({ io, db, config, log });
+
+  io.use((socket, next) => {
+    const parsed = parseLastId(socket.handshake.auth);
+    if (parsed.error) return next(new Error(parsed.error));
+    socket.data.handshakeLastId = parsed.lastId;
+    return next();
+  });
+  io.on('connection', (socket) => stream.attach(socket, socket.data.handshakeLastId));
+
+  httpServer.on('request', (req, res) => {
+    if (req.url.startsWith('/socket.io/')) return; // socket.io answers these
+    const path = req.url.split('?')[0];
+    if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
+    if (path === '/healthz') return send(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const ready = stream.initialized && stream.database.up;
+      return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...stream.status() });
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      return res.end(prometheus(stream, db, io));
+    }
+    return send(res, 404, { error: 'not found' });
+  });
+
+  return {
+    httpServer,
+    io,
+    stream,
+    db,
+    async listen(port = config.port, host) {
+      await stream.start();
+      await new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, resolve);
+      });
+      log('info', 'ws-server listening', {
+        port: httpServer.address().port,
+        tickMs: config.tickMs,
+        corsOrigins: config.cors.describe,
+        database: `${config.db.host}:${config.db.port}/${config.db.database}`,
+      });
+      return httpServer.address().port;
+    },
+    async close() {
+      await stream.stop();
+      await new Promise((resolve) => io.close(() => resolve()));
+      await db.close();
+    },
+  };
+}
+
+function send(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function prometheus(stream, db, io) {
+  const c = stream.counters;
+  const lines = [
+    ['ws_db_queries_total', 'counter', 'Database statements issued by this process.', db.queriesTotal],
+    ['ws_ticks_total', 'counter', 'Polling ticks run.', c.ticks],
+    ['ws_tick_errors_total', 'counter', 'Ticks whose database query failed.', c.tickErrors],
+    ['ws_rows_streamed_total', 'counter', 'Rows broadcast to live clients.', c.rowsStreamed],
+    ['ws_gaps_skipped_total', 'counter', 'Id gaps given up on after GAP_WAIT_MS.', c.gapsSkipped],
+    ['ws_tick_duration_seconds', 'gauge', 'Duration of the last tick.', c.lastTickSeconds],
+    ['ws_cursor_id', 'gauge', 'Newest metric_records.id delivered.', stream.cursor],
+    ['ws_database_up', 'gauge', '1 when the last database call succeeded.', stream.database.up ? 1 : 0],
+    ['ws_clients_connected', 'gauge', 'Connected socket.io clients.', io.engine.clientsCount],
+  ];
+  return lines.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`).join('');
+}

@@ -1,0 +1,353 @@
+// The heart of ws-server: one cursor on metric_records.id for all clients.
+//
+// Every tick runs ONE query (rows with id > cursor) and broadcasts the new rows
+// once to the `live` room, whose members all hold exactly the rows up to the
+// cursor. A newly connected client first gets its `history` from an in-memory
+// ring of the newest rows (or, when its lastId is older than the ring, from a
+// catch-up query bounded by the cursor) and only then joins `live`; both steps
+// run without awaiting in between, so no tick can slip a row past it or
+// deliver one twice.
+import { ROW_COLUMNS, toWireRow } from './rows.js';
+
+const LIVE = 'live';
+const STREAMING = 'streaming';
+const BATCH_LIMIT = 2000;
+const RING_CAP = 10000;
+const RATE_WINDOW_MS = 60_000;
+const CATCHUP_ATTEMPTS = 3;
+const ROUTES = ['python', 'node'];
+
+export class LiveStream {
+  constructor({ io, db, config, log }) {
+    this.io = io;
+    this.db = db;
+    this.log = log;
+    this.tickMs = config.tickMs;
+    this.historyLimit = config.historyLimit;
+    this.catchupLimit = config.catchupLimit;
+    this.gapWaitMs = config.gapWaitMs;
+    this.ringSize = Math.max(config.historyLimit, Math.min(config.catchupLimit, RING_CAP), 1);
+
+    this.initialized = false;
+    this.cursor = 0; // id of the newest row delivered to `live`
+    this.ring = []; // the newest delivered rows, oldest first
+    this.ringFloor = 0; // the ring holds every delivered row with id > ringFloor
+    this.gapSince = new Map(); // first missing id -> when the gap was first seen
+
+    this.stored = { python: 0, node: 0 };
+    this.window = []; // { t, route } of rows received in the last minute
+    this.windowHead = 0;
+    this.windowCounts = { python: 0, node: 0 };
+    this.lastSummaryKey = '';
+
+    this.database = { up: false, message: 'connecting to the database' };
+    this.waiting = new Set(); // connected, history not sent yet
+    this.ahead = new Set(); // history sent, but their lastId is beyond the cursor
+
+    this.counters = { ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, lastTickSeconds: 0 };
+    this.running = false;
+    this.timer = null;
+    this.currentTick = null;
+  }
+
+  // ---- lifecycle -------------------------------------------------------
+
+  async start() {
+    this.running = true;
+    await this.runTick();
+    this.schedule(this.tickMs);
+  }
+
+  async stop() {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.currentTick;
+  }
+
+  schedule(delay) {
+    if (!this.running) return;
+    this.timer = setTimeout(async () => {
+      const started = performance.now();
+      await this.runTick();
+      this.schedule(Math.max(0, this.tickMs - (performance.now() - started)));
+    }, delay);
+  }
+
+  // The next tick is only scheduled after this one finished: ticks never overlap.
+  async runTick() {
+    const started = performance.now();
+    this.currentTick = this.tick().catch((err) => {
+      this.log('error', 'tick failed unexpectedly', { error: err.stack });
+    });
+    await this.currentTick;
+    this.counters.lastTickSeconds = (performance.now() - started) / 1000;
+  }
+
+  async tick() {
+    this.counters.ticks += 1;
+    if (!this.initialized) {
+      try {
+        await this.initialize();
+      } catch (err) {
+        this.counters.tickErrors += 1;
+        this.setDatabase(false, err);
+        return;
+      }
+      this.setDatabase(true);
+      this.serveWaiting();
+      return;
+    }
+
+    let fetched;
+    try {
+      fetched = await this.db.query(
+        `SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? ORDER BY id LIMIT ?`,
+        [this.cursor, BATCH_LIMIT],
+      );
+    } catch (err) {
+      this.counters.tickErrors += 1;
+      this.setDatabase(false, err);
+      return;
+    }
+    this.setDatabase(true);
+
+    const now = Date.now();
+    const rows = this.acceptInOrder(fetched, now);
+    if (rows.length > 0) {
+      this.remember(rows);
+      this.io.to(LIVE).emit('metrics', { rows });
+      this.counters.rowsStreamed += rows.length;
+    }
+    this.expireWindow(now);
+    this.emitSummaryIfChanged(now);
+    for (const socket of this.ahead) this.joinLive(socket);
+    this.serveWaiting();
+  }
+
+  // The cursor's starting point, the ring, the per-route counts and the last
+  // minute's rows, all from one consistent snapshot.
+  async initialize() {
+    const since = sqlDatetime(Date.now() - RATE_WINDOW_MS);
+    const state = await this.db.snapshot(async (query) => {
+      const newest = await query(
+        `SELECT ${ROW_COLUMNS} FROM metric_records ORDER BY id DESC LIMIT ?`,
+        [this.ringSize + 1],
+      );
+      const cursor = newest.length > 0 ? Number(newest[0].id) : 0;
+      const counts = await query(
+        'SELECT route, COUNT(*) AS n FROM metric_records WHERE id <= ? GROUP BY route',
+        [cursor],
+      );
+      const recent = await query(
+        'SELECT route, received_at FROM metric_records WHERE id <= ? AND received_at >= ? ORDER BY received_at',
+        [cursor, since],
+      );
+      return { newest, cursor, counts, recent };
+    });
+
+    const older = state.newest.length > this.ringSize ? state.newest.pop() : null;
+    this.ringFloor = older ? Number(older.id) : 0;
+    this.ring = state.newest.reverse().map(toWireRow);
+    this.cursor = state.cursor;
+    for (const { route, n } of state.counts) this.stored[route] = Number(n);
+    for (const { route, received_at: receivedAt } of state.recent) {
+      this.addToWindow(Date.parse(`${receivedAt.replace(' ', 'T')}Z`), route);
+    }
+    this.initialized = true;
+    this.log('info', 'stream initialized', { cursor: this.cursor, ring: this.ring.length, stored: this.stored });
+  }
+
+  // Auto-increment ids become visible in commit order, not id order: a row
+  // whose id is above a missing one is held back for up to GAP_WAIT_MS, so
+  // that a slow transaction's row is still delivered first. A gap older than
+  // that (a rollback, a failed duplicate insert) is skipped.
+  acceptInOrder(fetched, now) {
+    const accepted = [];
+    let expected = this.cursor + 1;
+    for (const raw of fetched) {
+      const id = Number(raw.id);
+      // With nothing delivered yet (empty table at start) any first id is fine.
+      if (id !== expected && this.cursor > 0) {
+        if (!this.gapSince.has(expected)) this.gapSince.set(expected, now);
+        if (now - this.gapSince.get(expected) < this.gapWaitMs) break;
+        this.counters.gapsSkipped += 1;
+      }
+      accepted.push(toWireRow(raw));
+      expected = id + 1;
+    }
+    for (const missing of this.gapSince.keys()) {
+      if (missing < expected) this.gapSince.delete(missing);
+    }
+    return accepted;
+  }
+
+  remember(rows) {
+    this.ring.push(...rows);
+    if (this.ring.length > this.ringSize) {
+      const evicted = this.ring.splice(0, this.ring.length - this.ringSize);
+      this.ringFloor = evicted[evicted.length - 1].id;
+    }
+    this.cursor = rows[rows.length - 1].id;
+    for (const row of rows) {
+      this.stored[row.route] += 1;
+      this.addToWindow(Date.parse(row.received_at), row.route);
+    }
+  }
+
+  // ---- per-connection ----------------------------------------------------
+
+  attach(socket, lastId) {
+    socket.data.requestedLastId = lastId;
+    socket.data.catchingUp = false;
+    socket.emit('status', this.status());
+    this.waiting.add(socket);
+    socket.on('disconnect', () => {
+      this.waiting.delete(socket);
+      this.ahead.delete(socket);
+    });
+    this.serveHistory(socket);
+  }
+
+  serveWaiting() {
+    for (const socket of this.waiting) this.serveHistory(socket);
+  }
+
+  serveHistory(socket) {
+    if (!this.initialized || socket.data.catchingUp) return;
+    const lastId = socket.data.requestedLastId;
+    if (lastId === null) {
+      const rows = this.historyLimit > 0 ? this.ring.slice(-this.historyLimit) : [];
+      const truncated = this.ringFloor > 0 || rows.length < this.ring.length;
+      this.sendHistory(socket, rows, truncated, this.cursor);
+    } else if (lastId >= this.ringFloor) {
+      const missed = this.ringAfter(lastId);
+      const truncated = missed.length > this.catchupLimit;
+      this.sendHistory(socket, truncated ? missed.slice(-this.catchupLimit) : missed, truncated, Math.max(lastId, this.cursor));
+    } else if (this.database.up) {
+      this.catchUpFromDatabase(socket, lastId);
+    }
+  }
+
+  // A client whose lastId is older than the ring: one query bounded by the
+  // cursor as it was when the query started; the rows delivered since then
+  // come from the ring right after, in the same synchronous step.
+  async catchUpFromDatabase(socket, lastId) {
+    socket.data.catchingUp = true;
+    try {
+      for (let attempt = 0; attempt < CATCHUP_ATTEMPTS; attempt += 1) {
+        const bound = this.cursor;
+        const newestFirst = await this.db.query(
+          `SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? AND id <= ? ORDER BY id DESC LIMIT ?`,
+          [lastId, bound, this.catchupLimit + 1],
+        );
+        if (socket.disconnected) return;
+        if (bound < this.ringFloor) continue; // the ring moved past `bound` meanwhile
+        const truncated = newestFirst.length > this.catchupLimit;
+        const rows = newestFirst.slice(0, this.catchupLimit).reverse().map(toWireRow);
+        this.sendHistory(socket, rows, truncated, bound);
+        return;
+      }
+    } catch (err) {
+      this.log('warn', 'catch-up query failed; retried after the next good tick', { error: err.message });
+    } finally {
+      socket.data.catchingUp = false;
+    }
+  }
+
+  sendHistory(socket, rows, truncated, lastSent) {
+    this.waiting.delete(socket);
+    socket.emit('history', { rows, truncated });
+    socket.data.lastSent = lastSent;
+    socket.join(STREAMING);
+    socket.emit('summary', this.summary(Date.now()));
+    this.joinLive(socket);
+  }
+
+  joinLive(socket) {
+    const { lastSent } = socket.data;
+    if (lastSent > this.cursor) {
+      this.ahead.add(socket);
+      return;
+    }
+    if (lastSent < this.cursor) {
+      const rows = this.ringAfter(lastSent);
+      if (rows.length > 0) socket.emit('metrics', { rows });
+    }
+    socket.data.lastSent = this.cursor;
+    this.ahead.delete(socket);
+    socket.join(LIVE);
+  }
+
+  ringAfter(id) {
+    let low = 0;
+    let high = this.ring.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.ring[mid].id <= id) low = mid + 1;
+      else high = mid;
+    }
+    return this.ring.slice(low);
+  }
+
+  // ---- database state, summary -------------------------------------------
+
+  setDatabase(up, err) {
+    const message = up ? undefined : `database unreachable: ${err?.code ?? ''} ${err?.message ?? ''}`.trim();
+    if (up === this.database.up) {
+      if (!up) this.database.message = message;
+      return;
+    }
+    this.database = { up, message };
+    this.log(up ? 'info' : 'warn', up ? 'database is up' : 'database is down', up ? {} : { error: message });
+    this.io.emit('status', this.status());
+  }
+
+  status() {
+    const status = { database: this.database.up ? 'up' : 'down', at: new Date().toISOString() };
+    if (!this.database.up && this.database.message) status.message = this.database.message;
+    return status;
+  }
+
+  addToWindow(t, route) {
+    this.window.push({ t, route });
+    this.windowCounts[route] += 1;
+  }
+
+  expireWindow(now) {
+    const oldest = now - RATE_WINDOW_MS;
+    while (this.windowHead < this.window.length && this.window[this.windowHead].t < oldest) {
+      this.windowCounts[this.window[this.windowHead].route] -= 1;
+      this.windowHead += 1;
+    }
+    if (this.windowHead > 1024 && this.windowHead * 2 > this.window.length) {
+      this.window = this.window.slice(this.windowHead);
+      this.windowHead = 0;
+    }
+  }
+
+  summary(now) {
+    const total = this.stored.python + this.stored.node;
+    const routes = {};
+    for (const route of ROUTES) {
+      routes[route] = {
+        stored: this.stored[route],
+        records_per_second: Math.round((this.windowCounts[route] / 60) * 1000) / 1000,
+        split_percent: total > 0 ? Math.round((this.stored[route] / total) * 10000) / 100 : 0,
+      };
+    }
+    return { routes, total, at: new Date(now).toISOString() };
+  }
+
+  // A summary goes out when a figure in it changed, not on every tick.
+  emitSummaryIfChanged(now) {
+    const summary = this.summary(now);
+    const key = JSON.stringify(summary.routes);
+    if (key === this.lastSummaryKey) return;
+    this.lastSummaryKey = key;
+    this.io.to(STREAMING).emit('summary', summary);
+  }
+}
+
+function sqlDatetime(ms) {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
