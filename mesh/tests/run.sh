@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The mesh/ tests: render every overlay x split component, check the rendered
+# objects against the project's policies (Go), have a real kube-apiserver
+# accept every object (server-side dry run), run the deploy scripts in DRY_RUN
+# mode, and lint the shell scripts and the GitHub workflows.
+# Ends with "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+
+MESH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$MESH_DIR/.." && pwd)"
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh"
+GATEWAY_API_VERSION=v1.2.1 # the Gateway API range Linkerd 2.18 supports: 1.1.1 - 1.2.1
+
+"$ROOT/scripts/ensure-packages.sh" openssl shellcheck ca-certificates || exit 1
+bin_dir="$("$MESH_DIR/tests/k8s-tools.sh")" || { echo "error: building the Kubernetes tools failed" >&2; exit 1; }
+KUBECTL="$bin_dir/kubectl"
+work="$RUN_DIR/mesh-test"
+rm -rf "$work"
+mkdir -p "$work/rendered"
+
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "PASS $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+# --- render ------------------------------------------------------------------
+# One variant per overlay x component, each committed under variants/.
+for overlay_dir in "$MESH_DIR"/overlays/*/; do
+  for component_dir in "$MESH_DIR"/components/*/; do
+    variant="$(basename "$overlay_dir")-$(basename "$component_dir")"
+    if [[ ! -f "$MESH_DIR/variants/$variant/kustomization.yaml" ]]; then
+      fail "render $variant: variants/$variant/kustomization.yaml is missing"
+    elif "$KUBECTL" kustomize "$MESH_DIR/variants/$variant" >"$work/rendered/$variant.yaml" 2>"$work/render-$variant.err"; then
+      pass "render $variant"
+    else
+      fail "render $variant: $(cat "$work/render-$variant.err")"
+      rm -f "$work/rendered/$variant.yaml"
+    fi
+  done
+done
+
+# --- policy (Go) -------------------------------------------------------------
+if (cd "$MESH_DIR/tools/k8s" && RENDERED_DIR="$work/rendered" go test -count=1 ./policy >"$work/policy.log" 2>&1); then
+  pass "policy checks (Go) on every rendered variant"
+else
+  fail "policy:"
+  cat "$work/policy.log"
+fi
+
+# --- a real API server ---------------------------------------------------------
+# shellcheck source=mesh/tests/apiserver.sh
+source "$MESH_DIR/tests/apiserver.sh"
+trap apiserver_stop EXIT
+kubectl_() { "$KUBECTL" --cache-dir "$work/kube-cache" "$@"; }
+if apiserver_start "$bin_dir" "$work/apiserver"; then
+  pass "kube-apiserver and etcd are up"
+  gateway_dir="$(go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  if kubectl_ apply -f "$gateway_dir/config/crd/standard/" -f "$MESH_DIR/tests/crds/" >"$work/crds.log" 2>&1 &&
+    kubectl_ wait --for condition=established --timeout 120s \
+      crd/httproutes.gateway.networking.k8s.io crd/trafficsplits.split.smi-spec.io >>"$work/crds.log" 2>&1; then
+    pass "Gateway API $GATEWAY_API_VERSION and SMI TrafficSplit CRDs established"
+  else
+    fail "CRDs: $(cat "$work/crds.log")"
+  fi
+
+  # The namespace is created for real: dry-run objects in a namespace that does
+  # not exist are rejected by the NamespaceLifecycle admission plugin.
+  kubectl_ apply -f "$MESH_DIR/base/namespace.yaml" >/dev/null
+  for rendered in "$work"/rendered/*.yaml; do
+    variant="$(basename "$rendered" .yaml)"
+    if kubectl_ apply --dry-run=server -f "$rendered" >"$work/dry-run-$variant.log" 2>&1; then
+      pass "apiserver accepts $variant ($(grep -c 'created (server dry run)\|configured (server dry run)\|unchanged (server dry run)' "$work/dry-run-$variant.log") objects)"
+    else
+      fail "apiserver rejects $variant:"
+      cat "$work/dry-run-$variant.log"
+    fi
+  done
+
+  # The server really validates: the mistakes the manual warns about are refused.
+  if ! kubectl_ create namespace so1_fase2 --dry-run=server >"$work/bad-namespace.log" 2>&1 &&
+    grep -q "RFC 1123" "$work/bad-namespace.log"; then
+    pass "apiserver rejects the namespace name so1_fase2 (RFC 1123)"
+  else
+    fail "apiserver accepted so1_fase2: $(cat "$work/bad-namespace.log")"
+  fi
+  sed 's/weight: 500/weight: "500m"/' "$MESH_DIR/components/smi-trafficsplit/trafficsplit.yaml" >"$work/bad-split.yaml"
+  if ! kubectl_ apply -n so1-fase2 --dry-run=server -f "$work/bad-split.yaml" >"$work/bad-split.log" 2>&1; then
+    pass "apiserver rejects a v1alpha1-style TrafficSplit weight (\"500m\")"
+  else
+    fail "apiserver accepted a string TrafficSplit weight"
+  fi
+  sed 's/weight: 50$/weight: 1000001/' "$MESH_DIR/components/httproute-split/httproute.yaml" >"$work/bad-route.yaml"
+  if ! kubectl_ apply -n so1-fase2 --dry-run=server -f "$work/bad-route.yaml" >"$work/bad-route.log" 2>&1; then
+    pass "apiserver rejects an HTTPRoute backend weight above the Gateway API maximum"
+  else
+    fail "apiserver accepted an HTTPRoute weight of 1000001"
+  fi
+else
+  fail "kube-apiserver did not start"
+fi
+apiserver_stop
+trap - EXIT
+
+# --- deploy scripts in DRY_RUN mode, shellcheck, actionlint --------------------
+if bash "$MESH_DIR/tests/scripts-dry-run.sh" >"$work/scripts.log" 2>&1; then
+  pass "deploy scripts print the expected commands in DRY_RUN mode ($(grep -c '^ok ' "$work/scripts.log") checks)"
+else
+  fail "deploy scripts in DRY_RUN mode:"
+  cat "$work/scripts.log"
+fi
+scripts=("$ROOT/scripts/cluster-up.sh" "$ROOT/scripts/vm-setup.sh" "$ROOT/scripts/cloudrun-deploy.sh"
+  "$MESH_DIR"/tests/*.sh "$MESH_DIR"/secrets/*.sh)
+if shellcheck -x "${scripts[@]}" >"$work/shellcheck.log" 2>&1; then
+  pass "shellcheck: ${#scripts[@]} scripts clean"
+else
+  fail "shellcheck:"
+  cat "$work/shellcheck.log"
+fi
+if (cd "$ROOT" && "$bin_dir/actionlint" -shellcheck "$(command -v shellcheck)" \
+  .github/workflows/ci.yml .github/workflows/images.yml) >"$work/actionlint.log" 2>&1; then
+  pass "actionlint: ci.yml and images.yml clean"
+else
+  fail "actionlint:"
+  cat "$work/actionlint.log"
+fi
+
+echo "mesh: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Brings the cluster up on GKE, in order: the cluster (Workload Identity on),
+# the Gateway API CRDs, Linkerd (CRDs, control plane, viz), linkerd-smi when
+# SPLIT=smi-trafficsplit, ingress-nginx meshed, the Cloud SQL instance (private
+# IP), its database, user and schema, the Google service account for Workload
+# Identity, the Secret, the overlay; then prints the ingress address.
+# Idempotent where gcloud allows it: re-running skips what exists.
+#
+# Configuration (environment or .env): GCP_PROJECT (required), GCP_REGION,
+# GCP_ZONE, CLUSTER_NAME, SQL_INSTANCE, SQL_TIER, DOCKERHUB_USERNAME, IMAGE_TAG,
+# SPLIT (httproute-split | smi-trafficsplit), DASHBOARD_URL (the Cloud Run URL,
+# for ws-server's CORS), DB_NAME, DB_USER, DB_PASSWORD.
+# DRY_RUN=1 prints every command instead of running it.
+# Needs: gcloud, kubectl, linkerd (with `linkerd smi` for SMI), helm, go.
+set -euo pipefail
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/env.sh
+source "$SCRIPT_DIR/env.sh"
+# shellcheck source=mesh/deploy-lib.sh
+source "$PROJECT_ROOT/mesh/deploy-lib.sh"
+
+GCP_REGION="${GCP_REGION:-us-central1}"
+GCP_ZONE="${GCP_ZONE:-us-central1-a}"
+CLUSTER_NAME="${CLUSTER_NAME:-so1-fase2}"
+SQL_INSTANCE="${SQL_INSTANCE:-so1-fase2-mysql}"
+SQL_TIER="${SQL_TIER:-db-custom-1-3840}"
+DOCKERHUB_USERNAME="${DOCKERHUB_USERNAME:-so1fase2}"
+IMAGE_TAG="${IMAGE_TAG:-0.1.0}"
+SPLIT="${SPLIT:-httproute-split}"
+DASHBOARD_URL="${DASHBOARD_URL:-http://localhost:8088}"
+# Linkerd 2.18 accepts Gateway API 1.1.1 - 1.2.1; the tests use the same CRDs.
+GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.2.1}"
+NAMESPACE=so1-fase2
+KSA=so1-fase2-app
+GSA_NAME=so1-fase2-sql
+
+require_vars GCP_PROJECT DB_NAME DB_USER DB_PASSWORD
+case "$SPLIT" in
+  httproute-split | smi-trafficsplit) ;;
+  *) echo "error: SPLIT must be httproute-split or smi-trafficsplit (got '$SPLIT')" >&2; exit 2 ;;
+esac
+if [[ "$IMAGE_TAG" == latest ]]; then
+  echo "error: IMAGE_TAG must be a pinned tag (a version or a git SHA), not latest" >&2
+  exit 2
+fi
+require_tools gcloud kubectl linkerd helm go
+GSA="$GSA_NAME@$GCP_PROJECT.iam.gserviceaccount.com"
+
+# exists CMD...: true when a describe command succeeds (DRY_RUN: never, so
+# every create is printed).
+exists() {
+  [[ "$DRY_RUN" != 1 ]] && "$@" >/dev/null 2>&1
+}
+
+echo "== project and APIs"
+run gcloud config set project "$GCP_PROJECT"
+run gcloud services enable container.googleapis.com sqladmin.googleapis.com \
+  servicenetworking.googleapis.com compute.googleapis.com iamcredentials.googleapis.com
+
+echo "== private services access (Cloud SQL private IP in the cluster's VPC)"
+if ! exists gcloud compute addresses describe google-managed-services-default --global; then
+  run gcloud compute addresses create google-managed-services-default --global \
+    --purpose=VPC_PEERING --prefix-length=16 --network=default
+  run gcloud services vpc-peerings connect --service=servicenetworking.googleapis.com \
+    --ranges=google-managed-services-default --network=default
+fi
+
+echo "== GKE cluster (VPC-native, Workload Identity)"
+if ! exists gcloud container clusters describe "$CLUSTER_NAME" --zone "$GCP_ZONE"; then
+  run gcloud container clusters create "$CLUSTER_NAME" --zone "$GCP_ZONE" \
+    --num-nodes 3 --machine-type e2-standard-4 --enable-ip-alias \
+    --workload-pool "$GCP_PROJECT.svc.id.goog" --release-channel regular
+fi
+run gcloud container clusters get-credentials "$CLUSTER_NAME" --zone "$GCP_ZONE"
+
+echo "== Gateway API CRDs $GATEWAY_API_VERSION (before Linkerd, which needs them)"
+# The CRDs ship inside the Go module (config/crd/standard), the same files the
+# tests apply to their API server.
+gateway_json="$(capture "{\"Dir\": \"/root/go/pkg/mod/sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION\"}" \
+  go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")"
+gateway_dir="$(sed -n 's/.*"Dir": "\([^"]*\)".*/\1/p' <<<"$gateway_json")"
+run kubectl apply --server-side -f "$gateway_dir/config/crd/standard/"
+
+echo "== Linkerd: CRDs, control plane, viz"
+run linkerd check --pre
+run_pipe "linkerd install --crds | kubectl apply --server-side -f -"
+run_pipe "linkerd install | kubectl apply -f -"
+run linkerd check
+run_pipe "linkerd viz install | kubectl apply -f -"
+run linkerd viz check
+if [[ "$SPLIT" == smi-trafficsplit ]]; then
+  echo "== linkerd-smi (TrafficSplit split.smi-spec.io/v1alpha2)"
+  run_pipe "linkerd smi install | kubectl apply -f -"
+  run linkerd smi check
+fi
+
+echo "== ingress-nginx, meshed"
+run helm upgrade --install ingress-nginx ingress-nginx \
+  --repo https://kubernetes.github.io/ingress-nginx \
+  --namespace ingress-nginx --create-namespace \
+  --set-string 'controller.podAnnotations.linkerd\.io/inject=enabled' \
+  --wait
+
+echo "== Cloud SQL (MySQL 8, private IP only)"
+if ! exists gcloud sql instances describe "$SQL_INSTANCE"; then
+  run gcloud sql instances create "$SQL_INSTANCE" --database-version=MYSQL_8_0 \
+    --tier="$SQL_TIER" --region="$GCP_REGION" --network=default --no-assign-ip
+fi
+if ! exists gcloud sql databases describe "$DB_NAME" --instance "$SQL_INSTANCE"; then
+  run gcloud sql databases create "$DB_NAME" --instance "$SQL_INSTANCE"
+fi
+create_sql_user() {
+  gcloud sql users create "$DB_USER" --instance "$SQL_INSTANCE" --host=% --password="$DB_PASSWORD" ||
+    gcloud sql users set-password "$DB_USER" --instance "$SQL_INSTANCE" --host=% --password="$DB_PASSWORD"
+}
+run_masked "gcloud sql users create $DB_USER --instance $SQL_INSTANCE --host=% --password=<hidden> (or set-password when it exists)" -- create_sql_user
+
+echo "== Workload Identity: $NAMESPACE/$KSA acts as $GSA (roles/cloudsql.client)"
+if ! exists gcloud iam service-accounts describe "$GSA"; then
+  run gcloud iam service-accounts create "$GSA_NAME" --display-name "so1-fase2 Cloud SQL client"
+fi
+run gcloud projects add-iam-policy-binding "$GCP_PROJECT" \
+  --member "serviceAccount:$GSA" --role roles/cloudsql.client --condition=None
+run gcloud iam service-accounts add-iam-policy-binding "$GSA" \
+  --role roles/iam.workloadIdentityUser \
+  --member "serviceAccount:$GCP_PROJECT.svc.id.goog[$NAMESPACE/$KSA]"
+
+echo "== namespace and Secret (the apps reach Cloud SQL through the proxy on 127.0.0.1:3306)"
+run kubectl apply -f "$PROJECT_ROOT/mesh/base/namespace.yaml"
+DB_HOST=127.0.0.1 DB_PORT=3306 "$PROJECT_ROOT/mesh/secrets/create-db-secret.sh"
+
+echo "== schema: contracts/schema.sql, from a one-off unmeshed pod in the VPC"
+sql_ip="$(capture 10.0.0.3 gcloud sql instances describe "$SQL_INSTANCE" \
+  --format='value(ipAddresses[0].ipAddress)')"
+# The password reaches mysql from the Secret as MYSQL_PWD, never through argv;
+# the $DB_* in single quotes are expanded by the pod's shell, not this one.
+# shellcheck disable=SC2016
+schema_overrides="$(printf '{"metadata":{"annotations":{"linkerd.io/inject":"disabled"}},"spec":{"containers":[{"name":"schema","image":"docker.io/library/mysql:8.4","stdin":true,"envFrom":[{"secretRef":{"name":"db-credentials"}}],"command":["sh","-c","MYSQL_PWD=\\"$DB_PASSWORD\\" exec mysql -h %s -u \\"$DB_USER\\" \\"$DB_NAME\\""]}]}}' "$sql_ip")"
+run_pipe "kubectl -n $NAMESPACE run schema-apply --rm -i --restart=Never --image=docker.io/library/mysql:8.4 --overrides=$(printf %q "$schema_overrides") < $(printf %q "$PROJECT_ROOT/contracts/schema.sql")"
+
+echo "== the overlay: mesh/variants/gke-$SPLIT with this deployment's values"
+deploy_dir="$RUN_DIR/cluster-up/kustomization"
+mkdir -p "$deploy_dir"
+variant_rel="$(realpath --relative-to="$deploy_dir" "$PROJECT_ROOT/mesh/variants/gke-$SPLIT")"
+cat >"$deploy_dir/kustomization.yaml" <<KUSTOMIZATION
+# Written by scripts/cluster-up.sh; not committed (under RUN_DIR).
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - $variant_rel
+images:
+  - name: docker.io/so1fase2/so1-route1-python
+    newName: docker.io/$DOCKERHUB_USERNAME/so1-route1-python
+    newTag: "$IMAGE_TAG"
+  - name: docker.io/so1fase2/so1-route2-node
+    newName: docker.io/$DOCKERHUB_USERNAME/so1-route2-node
+    newTag: "$IMAGE_TAG"
+  - name: docker.io/so1fase2/so1-ws-server
+    newName: docker.io/$DOCKERHUB_USERNAME/so1-ws-server
+    newTag: "$IMAGE_TAG"
+configMapGenerator:
+  - name: cloudsql
+    namespace: $NAMESPACE
+    behavior: merge
+    literals:
+      - INSTANCE_CONNECTION_NAME=$GCP_PROJECT:$GCP_REGION:$SQL_INSTANCE
+  - name: ws-server
+    namespace: $NAMESPACE
+    behavior: merge
+    literals:
+      - CORS_ORIGINS=$DASHBOARD_URL
+patches:
+  - patch: |-
+      apiVersion: v1
+      kind: ServiceAccount
+      metadata:
+        name: $KSA
+        namespace: $NAMESPACE
+        annotations:
+          iam.gke.io/gcp-service-account: $GSA
+KUSTOMIZATION
+echo "wrote $deploy_dir/kustomization.yaml"
+run kubectl apply -k "$deploy_dir"
+for deployment in route1-python route2-node ws-server; do
+  run kubectl -n "$NAMESPACE" rollout status "deployment/$deployment" --timeout=300s
+done
+
+echo "== ingress address"
+address=""
+for _ in $(seq 60); do
+  address="$(capture 203.0.113.10 kubectl -n ingress-nginx get service ingress-nginx-controller \
+    -o 'jsonpath={.status.loadBalancer.ingress[0].ip}')"
+  [[ -n "$address" ]] && break
+  sleep 5
+done
+if [[ -z "$address" ]]; then
+  echo "error: the ingress-nginx load balancer has no address after 5 minutes" >&2
+  exit 1
+fi
+echo "INGRESS_ADDRESS=$address"
+echo "ingestion: http://$address/api/metrics    socket.io: http://$address/socket.io/"
+echo "verify the split: linkerd viz stat -n $NAMESPACE deploy/route1-python deploy/route2-node"
