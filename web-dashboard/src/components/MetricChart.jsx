@@ -5,7 +5,7 @@ import { formatClock, formatPercent } from '../lib/rows.js';
 import { useStore } from './storeContext.js';
 
 const AXIS_STYLE = {
-  tickLabels: { fontSize: 10, fill: '#475569' },
+  tickLabels: { fontSize: 12, fill: '#475569' },
   grid: { stroke: '#e2e8f0' },
   axis: { stroke: '#94a3b8' },
 };

@@ -1,0 +1,151 @@
+// Browser end-to-end, run by e2e/run.sh (which starts MariaDB, ws-server and the
+// dashboard): rows inserted into the database appear in the charts and the
+// process table within 2 s; a screenshot is saved as an artifact.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DASHBOARD_URL = `http://127.0.0.1:${process.env.DASHBOARD_E2E_PORT}/`;
+const SCREENSHOT = join(process.env.E2E_ARTIFACTS, 'dashboard-e2e.png');
+const APPEAR_WITHIN_MS = 2000;
+
+const COLUMNS = [
+  'record_id', 'route', 'total_ram', 'ram_libre', 'uso_ram', 'porcentaje_ram', 'porcentaje_cpu_uso',
+  'porcentaje_cpu_libre', 'procesos_corriendo', 'total_procesos', 'procesos_durmiendo', 'procesos_zombie',
+  'procesos_parados', 'hora',
+];
+
+function sql(statements) {
+  const result = spawnSync(join(ROOT, 'scripts', 'mariadb.sh'), ['sql'], { input: statements, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`mariadb.sh sql failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+function hora(millis) {
+  return new Date(millis).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function record({ route, ram, cpu, running = 2, sleeping = 310, zombie = 0, stopped = 0, at }) {
+  const total = running + sleeping + zombie + stopped;
+  return {
+    record_id: null, route, total_ram: 15890, ram_libre: 2_147_483_648, uso_ram: Math.round((ram / 100) * 15890),
+    porcentaje_ram: ram, porcentaje_cpu_uso: cpu, porcentaje_cpu_libre: Math.round((100 - cpu) * 100) / 100,
+    procesos_corriendo: running, total_procesos: total, procesos_durmiendo: sleeping,
+    procesos_zombie: zombie, procesos_parados: stopped, hora: hora(at),
+  };
+}
+
+/** Inserts the records in one statement; returns the newest id. */
+function insert(records) {
+  const literal = (v) => (v === null ? 'NULL' : typeof v === 'string' ? `'${v}'` : String(v));
+  const values = records.map((r) => `(${COLUMNS.map((c) => literal(r[c])).join(', ')})`).join(',\n');
+  return Number(sql(`INSERT INTO metric_records (${COLUMNS.join(', ')}) VALUES\n${values};\nSELECT MAX(id) FROM metric_records;`));
+}
+
+const text = (page, testId) => page.getByTestId(testId).textContent();
+
+let context;
+let page;
+let userDataDir;
+const pageErrors = [];
+
+before(async () => {
+  userDataDir = mkdtempSync(join(tmpdir(), 'dashboard-e2e-chromium-'));
+  // Debian's chromium, never a downloaded browser.
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+    viewport: { width: 1400, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+});
+
+after(async () => {
+  await context?.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+test('rows inserted into the database appear in the charts and the table within 2 s', async () => {
+  await page.goto(DASHBOARD_URL);
+  await page.getByTestId('empty-state').waitFor({ timeout: 10_000 });
+  await page.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 10_000 });
+
+  // Two minutes of 1 Hz readings that end now, alternating routes like the 50/50 split.
+  const now = Date.now();
+  const history = Array.from({ length: 120 }, (_, i) => {
+    const ram = Math.round((55 + 12 * Math.sin(i / 9)) * 100) / 100;
+    const cpu = Math.round((35 + 25 * Math.sin(i / 5) * Math.cos(i / 17)) * 100) / 100;
+    return record({ route: i % 2 ? 'node' : 'python', ram, cpu, at: now - (120 - i) * 1000 });
+  });
+  const historyLastId = insert(history);
+  await page.waitForFunction(
+    (id) => document.querySelector('[data-testid="latest-id"]')?.textContent === String(id),
+    historyLastId,
+    { timeout: APPEAR_WITHIN_MS },
+  );
+  assert.equal(await page.getByTestId('ram-chart').getAttribute('data-points'), '120');
+  assert.equal(await page.getByTestId('cpu-chart').getAttribute('data-points'), '120');
+  assert.equal(await text(page, 'ram-chart-latest'), `${history.at(-1).porcentaje_ram.toFixed(2)} %`);
+
+  // One distinctive reading: every value it carries must show up.
+  const reading = record({ route: 'node', ram: 77.77, cpu: 33.33, running: 4, sleeping: 321, zombie: 1, stopped: 2, at: now });
+  const readingId = insert([reading]);
+  const started = Date.now();
+  await page.waitForFunction(
+    (id) => document.querySelector('[data-testid="latest-id"]')?.textContent === String(id),
+    readingId,
+    { timeout: APPEAR_WITHIN_MS },
+  );
+  const appearedMs = Date.now() - started;
+  assert.equal(await text(page, 'ram-chart-latest'), '77.77 %');
+  assert.equal(await text(page, 'cpu-chart-latest'), '33.33 %');
+  assert.equal(await page.getByTestId('ram-chart').getAttribute('data-newest-y'), '77.77');
+  assert.equal(await page.getByTestId('cpu-chart').getAttribute('data-newest-y'), '33.33');
+  assert.equal(await page.getByTestId('ram-chart').getAttribute('data-points'), '121');
+  assert.equal(await text(page, 'latest-procesos_corriendo'), '4');
+  assert.equal(await text(page, 'latest-procesos_durmiendo'), '321');
+  assert.equal(await text(page, 'latest-procesos_zombie'), '1');
+  assert.equal(await text(page, 'latest-procesos_parados'), '2');
+  assert.equal(await text(page, 'latest-total_procesos'), '328');
+  assert.equal(await page.getByTestId('recent-row').count(), 9);
+  // Victory drew the lines.
+  assert.match(await page.locator('[data-testid="ram-chart"] svg path').first().getAttribute('d'), /^M[\d.]+,[\d.]+L/);
+
+  // The route panel counts what the database holds: 60 python, 61 node.
+  await page.waitForFunction(() => document.querySelector('[data-testid="route-total"]')?.textContent === '121', null, {
+    timeout: APPEAR_WITHIN_MS,
+  });
+  assert.equal(await text(page, 'route-python-stored'), '60');
+  assert.equal(await text(page, 'route-node-stored'), '61');
+
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  console.log(`reading appeared in the browser ${appearedMs} ms after its INSERT; screenshot ${SCREENSHOT}`);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('a database outage shows, and rows stored after recovery arrive', async () => {
+  const mariadb = join(ROOT, 'scripts', 'mariadb.sh');
+  assert.equal(spawnSync(mariadb, ['kill'], { stdio: 'inherit' }).status, 0);
+  await page.waitForSelector('[data-testid="connection"][data-state="database-down"]', { timeout: 15_000 });
+  assert.equal(spawnSync(mariadb, ['up'], { stdio: ['ignore', 'ignore', 'inherit'] }).status, 0);
+  await page.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 15_000 });
+
+  const id = insert([record({ route: 'python', ram: 42.42, cpu: 12.34, at: Date.now() })]);
+  await page.waitForFunction(
+    (id) => document.querySelector('[data-testid="latest-id"]')?.textContent === String(id),
+    id,
+    { timeout: 5_000 },
+  );
+  assert.equal(await text(page, 'ram-chart-latest'), '42.42 %');
+  assert.deepEqual(pageErrors, []);
+});

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# End-to-end: a private MariaDB, the real ws-server, the built dashboard served
+# by `make run`, and Debian's chromium driven by playwright-core. Every process
+# started here is stopped on exit, also on failure.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$here/../scripts/env.sh"
+
+export MARIADB_DIR="$RUN_DIR/test-dashboard-mariadb" DB_HOST=127.0.0.1 DB_PORT=3322
+export WS_E2E_PORT="${WS_E2E_PORT:-18190}" DASHBOARD_E2E_PORT="${DASHBOARD_E2E_PORT:-18188}"
+export E2E_ARTIFACTS="$RUN_DIR/artifacts"
+logs="$RUN_DIR/test-dashboard-logs"
+mkdir -p "$E2E_ARTIFACTS" "$logs"
+
+[[ -f "$PROJECT_ROOT/ws-server/Makefile" ]] || { echo "e2e: ws-server/ is missing" >&2; exit 1; }
+"$PROJECT_ROOT/scripts/ensure-packages.sh" chromium
+
+pids=()
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done
+  "$PROJECT_ROOT/scripts/mariadb.sh" down >/dev/null || true
+  if [[ $status -ne 0 ]]; then
+    echo "e2e failed; server logs in $logs:" >&2
+    tail -n 20 "$logs"/*.log >&2 || true
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+
+"$PROJECT_ROOT/scripts/mariadb.sh" up >&2
+echo 'TRUNCATE TABLE metric_records;' | "$PROJECT_ROOT/scripts/mariadb.sh" sql
+
+# setsid: each server gets a process group of its own, stopped as a whole.
+PORT="$WS_E2E_PORT" CORS_ORIGINS="http://127.0.0.1:$DASHBOARD_E2E_PORT" \
+  setsid make -s -C "$PROJECT_ROOT/ws-server" run >"$logs/ws-server.log" 2>&1 &
+pids+=($!)
+PORT="$DASHBOARD_E2E_PORT" WS_URL="http://127.0.0.1:$WS_E2E_PORT" \
+  setsid make -s -C "$here" run >"$logs/web-dashboard.log" 2>&1 &
+pids+=($!)
+
+wait_for() {
+  local url="$1"
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2>/dev/null || { echo "e2e: a server exited before $url answered" >&2; return 1; }
+    done
+    sleep 0.1
+  done
+  echo "e2e: $url did not answer within 30 s" >&2
+  return 1
+}
+wait_for "http://127.0.0.1:$WS_E2E_PORT/readyz"
+wait_for "http://127.0.0.1:$DASHBOARD_E2E_PORT/healthz"
+
+cd "$here"
+node --test --test-concurrency=1 --test-timeout=60000 e2e/
