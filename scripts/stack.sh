@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# The local stack: every service as a plain process, started and stopped by PID.
+#
+#   scripts/stack.sh up       start what is not running, in order, each waited
+#                             for until ready: MariaDB, agent, route 1, route 2,
+#                             nginx (the ingress and 50/50 split), ws-server,
+#                             dashboard; then print the URLs. Idempotent.
+#   scripts/stack.sh load     the main job on a running stack: Locust collect,
+#                             Locust replay, then the summary (locust/summary.py)
+#   scripts/stack.sh down     stop every process `up` started (whole process
+#                             groups, by PID); MariaDB keeps its data
+#   scripts/stack.sh status   what runs, by PID; exit 1 when something is down
+#   scripts/stack.sh urls     print the URLs
+#   scripts/stack.sh start|stop NAME   one service (agent, route1, route2,
+#                             ingress, ws, dashboard), e.g. to cut a route
+#
+# State lives in $RUN_DIR/stack/: <name>.pid ("PID START_TIME", so a reused PID
+# is never mistaken for ours), <name>.log, and nginx's generated config.
+# Configured by .env (scripts/env.sh): the *_PORT variables, DB_*, CARNET, and
+# STACK_READY_TIMEOUT (seconds per service, default 300: a first start may
+# install dependencies). Load: COLLECT_USERS, COLLECT_RATE, COLLECT_TIME,
+# COLLECT_MAX_RECORDS, REPLAY_USERS, REPLAY_RATE, RECORDS_FILE, WORKERS (>0:
+# distributed replay with that many local workers).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+STACK_DIR="$RUN_DIR/stack"
+READY_TIMEOUT="${STACK_READY_TIMEOUT:-300}"
+SERVICES=(agent route1 route2 ingress ws dashboard)
+mkdir -p "$STACK_DIR"
+
+die() { echo "stack.sh: $*" >&2; exit 1; }
+
+# What each service is: its command, environment and readiness URL.
+service_port() {
+  case "$1" in
+    agent) echo "$AGENT_PORT" ;; route1) echo "$ROUTE1_PORT" ;; route2) echo "$ROUTE2_PORT" ;;
+    ingress) echo "$INGRESS_PORT" ;; ws) echo "$WS_PORT" ;; dashboard) echo "$DASHBOARD_PORT" ;;
+  esac
+}
+
+ready_url() {
+  local port
+  port="$(service_port "$1")"
+  case "$1" in
+    ingress) echo "http://127.0.0.1:$port/ingress/healthz" ;;
+    dashboard) echo "http://127.0.0.1:$port/healthz" ;;
+    *) echo "http://127.0.0.1:$port/readyz" ;;
+  esac
+}
+
+db_env=(DB_HOST=127.0.0.1 "DB_PORT=$DB_PORT" "DB_USER=$DB_USER" "DB_PASSWORD=$DB_PASSWORD" "DB_NAME=$DB_NAME")
+
+# Sets COMMAND to the service's command line.
+service_command() {
+  local make=(make --no-print-directory -C)
+  case "$1" in
+    agent) COMMAND=(env "AGENT_ADDR=127.0.0.1:$AGENT_PORT" "AGENT_CARNET=$CARNET" "${make[@]}" "$PROJECT_ROOT/go-agent" run) ;;
+    route1) COMMAND=(env "PORT=$ROUTE1_PORT" "${db_env[@]}" "${make[@]}" "$PROJECT_ROOT/route1-python" run) ;;
+    route2) COMMAND=(env "PORT=$ROUTE2_PORT" "${db_env[@]}" "${make[@]}" "$PROJECT_ROOT/route2-node" run) ;;
+    ingress) COMMAND=(nginx -p "$STACK_DIR/nginx" -c "$STACK_DIR/nginx/nginx.conf" -e "$STACK_DIR/nginx/error.log") ;;
+    ws) COMMAND=(env "PORT=$WS_PORT" "${db_env[@]}"
+      "CORS_ORIGINS=http://127.0.0.1:$DASHBOARD_PORT,http://localhost:$DASHBOARD_PORT"
+      "${make[@]}" "$PROJECT_ROOT/ws-server" run) ;;
+    dashboard) COMMAND=(env "PORT=$DASHBOARD_PORT" HOST=127.0.0.1 "WS_URL=http://127.0.0.1:$WS_PORT"
+      "${make[@]}" "$PROJECT_ROOT/web-dashboard" run) ;;
+  esac
+}
+
+service_folder() {
+  case "$1" in
+    agent) echo go-agent ;; route1) echo route1-python ;; route2) echo route2-node ;;
+    ws) echo ws-server ;; dashboard) echo web-dashboard ;;
+  esac
+}
+
+# --- processes, by PID -------------------------------------------------------
+
+start_time() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+
+# The PID of a running service of ours, or failure.
+service_pid() {
+  local file="$STACK_DIR/$1.pid" pid started
+  [[ -f "$file" ]] || return 1
+  read -r pid started <"$file" || return 1
+  [[ -n "$pid" && "$(start_time "$pid")" == "$started" ]] || return 1
+  echo "$pid"
+}
+
+answers() { curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_ready() {
+  local name="$1" pid="$2" url log="$STACK_DIR/$1.log" deadline
+  url="$(ready_url "$name")"
+  deadline=$((SECONDS + READY_TIMEOUT))
+  while ! answers "$url"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "--- last lines of $log:" >&2
+      tail -n 25 "$log" >&2 || true
+      die "$name exited before it was ready (log: $log)"
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "--- last lines of $log:" >&2
+      tail -n 25 "$log" >&2 || true
+      die "$name did not answer $url within ${READY_TIMEOUT}s (log: $log; raise STACK_READY_TIMEOUT for a slow first start)"
+    fi
+    sleep 0.3
+  done
+}
+
+start_service() {
+  local name="$1" pid folder
+  if pid="$(service_pid "$name")"; then
+    wait_ready "$name" "$pid"
+    echo "$name already running (pid $pid)"
+    return 0
+  fi
+  folder="$(service_folder "$name")"
+  if [[ -n "$folder" ]] && ! make --no-print-directory -n -C "$PROJECT_ROOT/$folder" run >/dev/null 2>&1; then
+    die "$name cannot start: $folder has no Makefile with a 'run' target (the $folder component has not landed)"
+  fi
+  if port_taken "$(service_port "$name")"; then
+    die "$name cannot start: port $(service_port "$name") is taken by a process this stack did not start; set it in .env"
+  fi
+  [[ "$name" == ingress ]] && write_nginx_conf
+  local log="$STACK_DIR/$name.log"
+  service_command "$name"
+  # setsid: the service leads its own process group, so `down` stops it with
+  # everything it spawned (make's child, nginx's workers, ...).
+  setsid "${COMMAND[@]}" </dev/null >>"$log" 2>&1 &
+  pid=$!
+  echo "$pid $(start_time "$pid")" >"$STACK_DIR/$name.pid"
+  echo "starting $name (pid $pid, log $log)"
+  wait_ready "$name" "$pid"
+  echo "$name ready on $(ready_url "$name")"
+}
+
+stop_service() {
+  local name="$1" pid
+  if ! pid="$(service_pid "$name")"; then
+    rm -f "$STACK_DIR/$name.pid"
+    return 0
+  fi
+  # The service leads its process group (setsid): signal the whole group.
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    group_alive "$pid" || break
+    sleep 0.1
+  done
+  if group_alive "$pid"; then
+    echo "$name (group $pid) ignored SIGTERM for 10 s; sending SIGKILL" >&2
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do group_alive "$pid" || break; sleep 0.1; done
+  fi
+  group_alive "$pid" && die "$name (process group $pid) is still alive"
+  rm -f "$STACK_DIR/$name.pid"
+  echo "$name stopped"
+}
+
+group_alive() { pgrep -g "$1" >/dev/null 2>&1; }
+
+# --- nginx, the ingress ------------------------------------------------------
+
+write_nginx_conf() {
+  command -v nginx >/dev/null || {
+    # Keep the package's own service (port 80) from starting: we run our own.
+    if [[ $EUID -eq 0 && ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod +x /usr/sbin/policy-rc.d
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    "$PROJECT_ROOT/scripts/ensure-packages.sh" nginx
+  }
+  local dir="$STACK_DIR/nginx"
+  mkdir -p "$dir/temp"
+  local user_line=""
+  [[ $EUID -eq 0 ]] && user_line="user root;"
+  cat >"$dir/nginx.conf" <<EOF
+# Generated by scripts/stack.sh; edits are overwritten on the next \`up\`.
+$user_line
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+events { worker_connections 4096; }
+
+http {
+  log_format split '\$time_iso8601 "\$request" \$status upstream=\$upstream_addr '
+                   'upstream_status=\$upstream_status x_route=\$upstream_http_x_route '
+                   'time=\$request_time';
+  access_log $dir/access.log split;
+  client_body_temp_path $dir/temp/client_body;
+  proxy_temp_path $dir/temp/proxy;
+  fastcgi_temp_path $dir/temp/fastcgi;
+  uwsgi_temp_path $dir/temp/uwsgi;
+  scgi_temp_path $dir/temp/scgi;
+  # Above the routes' own 1 MiB limit, so that a route answers 413 itself.
+  client_max_body_size 2m;
+
+  # The 50/50 split: plain round robin over the two routes. A route that
+  # fails is left out for fail_timeout, so its share goes to the other one.
+  upstream ingest_routes {
+    server 127.0.0.1:$ROUTE1_PORT max_fails=1 fail_timeout=5s;
+    server 127.0.0.1:$ROUTE2_PORT max_fails=1 fail_timeout=5s;
+    keepalive 64;
+  }
+
+  map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+
+  server {
+    listen 127.0.0.1:$INGRESS_PORT;
+
+    location = /ingress/healthz {
+      default_type text/plain;
+      return 200 "ok\n";
+    }
+
+    # The realtime stream, for a dashboard served behind this ingress.
+    location /socket.io/ {
+      proxy_pass http://127.0.0.1:$WS_PORT;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
+      proxy_read_timeout 1h;
+    }
+
+    location / {
+      proxy_pass http://ingest_routes;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_connect_timeout 2s;
+      proxy_read_timeout 30s;
+      # A failed or unavailable route's request is retried once on the other
+      # route, POSTs included (non_idempotent). That is safe because storage is
+      # idempotent by the record's id: if the first route did store the record
+      # before failing, the second answers it as a duplicate and no second row
+      # is written. The route's own X-Route header passes through unchanged.
+      proxy_next_upstream error timeout http_502 http_503 non_idempotent;
+      proxy_next_upstream_tries 2;
+    }
+  }
+}
+EOF
+  nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>&1 \
+    || die "the generated nginx config $dir/nginx.conf is invalid"
+}
+
+# --- commands ----------------------------------------------------------------
+
+print_urls() {
+  cat <<EOF
+  dashboard  http://127.0.0.1:$DASHBOARD_PORT
+  ingress    http://127.0.0.1:$INGRESS_PORT/api/metrics   (nginx, round robin over both routes)
+  route 1    http://127.0.0.1:$ROUTE1_PORT   (python; /metrics for Prometheus)
+  route 2    http://127.0.0.1:$ROUTE2_PORT   (node; /metrics for Prometheus)
+  agent      http://127.0.0.1:$AGENT_PORT/api/metrics
+  ws-server  http://127.0.0.1:$WS_PORT   (socket.io)
+  MariaDB    127.0.0.1:$DB_PORT, database $DB_NAME   (scripts/mariadb.sh sql)
+  logs       $STACK_DIR/*.log
+EOF
+}
+
+cmd_up() {
+  "$PROJECT_ROOT/scripts/ensure-packages.sh" curl procps
+  "$PROJECT_ROOT/scripts/mariadb.sh" up
+  for name in "${SERVICES[@]}"; do
+    start_service "$name"
+  done
+  echo "the stack is up:"
+  print_urls
+}
+
+cmd_down() {
+  local failed=0
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    stop_service "${SERVICES[i]}" || failed=1
+  done
+  "$PROJECT_ROOT/scripts/mariadb.sh" down || failed=1
+  return "$failed"
+}
+
+cmd_status() {
+  local down=0 pid
+  "$PROJECT_ROOT/scripts/mariadb.sh" status || down=1
+  for name in "${SERVICES[@]}"; do
+    if pid="$(service_pid "$name")" && answers "$(ready_url "$name")"; then
+      echo "$name running (pid $pid) on $(ready_url "$name")"
+    elif [[ -n "${pid:-}" ]]; then
+      echo "$name running (pid $pid) but not ready: $(ready_url "$name")"
+      down=1
+    else
+      echo "$name not running"
+      down=1
+    fi
+    pid=""
+  done
+  return "$down"
+}
+
+cmd_load() {
+  cmd_status >/dev/null || die "the stack is not (fully) up; run: scripts/stack.sh up"
+  make --no-print-directory -C "$PROJECT_ROOT/locust" deps
+  export RECORDS_FILE="${RECORDS_FILE:-$RUN_DIR/records.json}"
+  export REPLAY_SUMMARY="${REPLAY_SUMMARY:-$RUN_DIR/replay-summary.json}"
+  export LOCUST_STATS_DIR="${LOCUST_STATS_DIR:-$RUN_DIR/locust}"
+  local phase=replay
+  [[ "${WORKERS:-0}" -gt 0 ]] && phase=replay-distributed
+  echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent"
+  "$PROJECT_ROOT/locust/run-phase.sh" collect
+  echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through the ingress"
+  local replay_status=0
+  "$PROJECT_ROOT/locust/run-phase.sh" "$phase" || replay_status=$?
+  "$PROJECT_ROOT/locust/.venv/bin/python" "$PROJECT_ROOT/locust/summary.py"
+  echo "the stack stays up; dashboard: http://127.0.0.1:$DASHBOARD_PORT   (stop it: scripts/stack.sh down)"
+  return "$replay_status"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  load) cmd_load ;;
+  urls) print_urls ;;
+  start | stop)
+    [[ " ${SERVICES[*]} " == *" ${2:-} "* ]] || die "usage: $0 $1 ${SERVICES[*]// /|}"
+    "${1}_service" "$2"
+    ;;
+  *)
+    echo "usage: $0 up|load|down|status|urls|start NAME|stop NAME" >&2
+    exit 2
+    ;;
+esac

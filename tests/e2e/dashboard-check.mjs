@@ -1,0 +1,58 @@
+// Opens the dashboard in Debian's chromium and waits until it shows what the
+// database holds: the newest row (its id and process counts) and each route's
+// stored count. Usage: node dashboard-check.mjs URL EXPECTED_JSON SCREENSHOT
+// EXPECTED_JSON: {"latest_id": 123, "total_procesos": 233, "total": 60, "python": 30, "node": 30}
+// Exits 0 when everything matched within the timeout, 1 with the differences otherwise.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url, expectedJson, screenshot] = process.argv.slice(2);
+const expected = JSON.parse(expectedJson);
+const TIMEOUT_MS = 20_000;
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'e2e-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+  viewport: { width: 1400, height: 900 },
+});
+const pageErrors = [];
+let shown = {};
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(url);
+  const read = () => page.evaluate(() => {
+    const text = (id) => document.querySelector(`[data-testid="${id}"]`)?.textContent ?? null;
+    return {
+      latest_id: text('latest-id'),
+      total_procesos: text('latest-total_procesos'),
+      total: text('route-total'),
+      python: text('route-python-stored'),
+      node: text('route-node-stored'),
+    };
+  });
+  const matches = (seen) => Object.entries(expected).every(([key, value]) => seen[key] === String(value));
+  const deadline = Date.now() + TIMEOUT_MS;
+  shown = await read();
+  while (!matches(shown) && Date.now() < deadline) {
+    await page.waitForTimeout(200);
+    shown = await read();
+  }
+  await page.screenshot({ path: screenshot, fullPage: true });
+  if (!matches(shown) || pageErrors.length) {
+    console.error(`dashboard shows ${JSON.stringify(shown)}, expected ${JSON.stringify(expected)}; page errors: ${JSON.stringify(pageErrors)}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`dashboard shows ${JSON.stringify(shown)}; screenshot ${screenshot}`);
+  }
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
