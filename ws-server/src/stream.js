@@ -167,7 +167,7 @@ export class LiveStream {
     for (const raw of fetched) {
       const id = Number(raw.id);
       // With nothing delivered yet (empty table at start) any first id is fine.
-      if (id !== expected && this.cursor > 0) {
+      if (id !== expected && (this.cursor > 0 || accepted.length > 0)) {
         if (!this.gapSince.has(expected)) this.gapSince.set(expected, now);
         if (now - this.gapSince.get(expected) < this.gapWaitMs) break;
         this.counters.gapsSkipped += 1;

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, serverMetrics, sleep, startServer, waitFor,
+} from './helpers.js';
+
+// Auto-increment ids become visible in commit order: a row must not overtake
+// an older id whose transaction is still open, or that row would be lost.
+test('gaps: a row waits for an open transaction holding a lower id, a rolled-back id is skipped after GAP_WAIT_MS', async (t) => {
+  const slow = await openDb();
+  const fast = await openDb();
+  t.after(() => Promise.all([slow.end(), fast.end()]));
+  await fast.query('DELETE FROM metric_records');
+  const start = await insertRows(fast, 3);
+
+  const ws = await startServer({ TICK_MS: '50', GAP_WAIT_MS: '1500' });
+  t.after(() => ws.close());
+  const viewer = client(ws.url);
+  t.after(() => viewer.close());
+  await waitFor('history', () => viewer.histories.length === 1);
+
+  await slow.query('START TRANSACTION');
+  const held = await insertRow(slow);
+  const overtaking = await insertRow(fast);
+  assert.equal(overtaking, held + 1);
+  await sleep(500);
+  assert.deepEqual(viewer.ids, start, 'the newer row waits while the older id is uncommitted');
+  await slow.query('COMMIT');
+  await waitFor('both rows', () => viewer.ids.length === 5);
+  assert.deepEqual(viewer.ids, [...start, held, overtaking]);
+
+  await slow.query('START TRANSACTION');
+  const rolledBack = await insertRow(slow);
+  const after = await insertRow(fast);
+  await slow.query('ROLLBACK');
+  const t0 = Date.now();
+  await waitFor('the row after the rolled-back id', () => viewer.ids.length === 6);
+  assert.ok(Date.now() - t0 >= 1000, 'held for about GAP_WAIT_MS');
+  assert.equal(after, rolledBack + 1);
+  assert.deepEqual(viewer.ids, [...start, held, overtaking, after]);
+  assertStrictlyIncreasing(assert, viewer.ids);
+  assert.equal((await serverMetrics(ws.url)).ws_gaps_skipped_total, 1);
+  assert.deepEqual(viewer.invalid, []);
+});

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { ConfigError, loadConfig, parseCorsOrigins } from '../src/config.js';
+import { client, dbEnv, startServer, waitFor } from './helpers.js';
+
+test('cors: only the configured origins may connect', async (t) => {
+  const ws = await startServer({ CORS_ORIGINS: 'https://dashboard.example.com, http://localhost:8088' });
+  t.after(() => ws.close());
+
+  const stranger = client(ws.url, { origin: 'https://evil.example.com', reconnection: false });
+  t.after(() => stranger.close());
+  await waitFor('refusal', () => stranger.connectErrors.length > 0);
+  assert.equal(stranger.histories.length, 0);
+
+  const dashboard = client(ws.url, { origin: 'https://dashboard.example.com' });
+  t.after(() => dashboard.close());
+  await waitFor('history for the allowed origin', () => dashboard.histories.length === 1);
+
+  // The polling transport: refused outright, and no CORS header for a stranger.
+  const handshake = '/socket.io/?EIO=4&transport=polling';
+  const refused = await fetch(`${ws.url}${handshake}`, { headers: { origin: 'http://localhost:5173' } });
+  assert.equal(refused.status, 403);
+  assert.equal(refused.headers.get('access-control-allow-origin'), null);
+  const allowed = await fetch(`${ws.url}${handshake}`, { headers: { origin: 'http://localhost:8088' } });
+  assert.equal(allowed.status, 200);
+  assert.equal(allowed.headers.get('access-control-allow-origin'), 'http://localhost:8088');
+});
+
+test('cors: the default allows local development pages only; "*" and non-origins are refused', () => {
+  const local = parseCorsOrigins(undefined);
+  assert.ok(local.allows('http://localhost:5173'));
+  assert.ok(local.allows('http://127.0.0.1:8088'));
+  assert.ok(!local.allows('http://localhost.evil.com:80'));
+  assert.ok(!local.allows('https://dashboard.example.com'));
+  assert.throws(() => parseCorsOrigins('*'), /'\*' is refused/);
+  assert.throws(() => parseCorsOrigins('https://a.example.com,*'), /'\*' is refused/);
+  assert.throws(() => parseCorsOrigins('https://a.example.com/path'), /is not an origin/);
+  assert.throws(() => parseCorsOrigins('dashboard'), /is not an origin/);
+  assert.throws(() => loadConfig({ TICK_MS: 'fast' }), ConfigError);
+  assert.throws(() => loadConfig({ PORT: '70000' }), /PORT must be between/);
+});
+
+test('handshake: a lastId that is not a non-negative integer is refused with a clear error', async (t) => {
+  const ws = await startServer({});
+  t.after(() => ws.close());
+  for (const lastId of ['12', -1, 1.5]) {
+    const bad = client(ws.url, { lastId, reconnection: false });
+    await waitFor('refusal', () => bad.connectErrors.length > 0);
+    bad.close();
+    assert.match(bad.connectErrors[0], /invalid auth\.lastId/);
+    assert.equal(bad.histories.length, 0);
+  }
+});
+
+async function startProcess(env) {
+  const child = spawn(process.execPath, ['src/main.js'], {
+    cwd: new URL('..', import.meta.url),
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const entry = JSON.parse(line);
+    if (entry.msg === 'ws-server listening') return { child, url: `http://127.0.0.1:${entry.port}` };
+  }
+  throw new Error('ws-server exited before listening');
+}
+
+test('process: configured by env only; /healthz, /readyz, /metrics; readiness follows the database; SIGTERM stops it', async (t) => {
+  const up = await startProcess({ ...dbEnv, PORT: '0' });
+  t.after(() => up.child.kill());
+  assert.deepEqual(await (await fetch(`${up.url}/healthz`)).json(), { status: 'ok' });
+  const ready = await fetch(`${up.url}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.equal((await ready.json()).database, 'up');
+  assert.match(await (await fetch(`${up.url}/metrics`)).text(), /^ws_db_queries_total \d+$/m);
+  assert.equal((await fetch(`${up.url}/nothing`)).status, 404);
+  up.child.kill('SIGTERM');
+  const [code] = await once(up.child, 'exit');
+  assert.equal(code, 0);
+
+  // No database at that address: it still serves, says so, and is not ready.
+  const down = await startProcess({ ...dbEnv, DB_PORT: '1', PORT: '0', DB_TIMEOUT_MS: '500' });
+  t.after(() => down.child.kill());
+  assert.equal((await fetch(`${down.url}/healthz`)).status, 200);
+  const notReady = await fetch(`${down.url}/readyz`);
+  assert.equal(notReady.status, 503);
+  assert.match((await notReady.json()).message, /database unreachable/);
+  const waiting = client(down.url, { reconnection: false });
+  t.after(() => waiting.close());
+  await waitFor('status down', () => waiting.statuses.length === 1);
+  assert.equal(waiting.statuses[0].database, 'down');
+  assert.equal(waiting.histories.length, 0, 'no history before the database was ever read');
+  assert.deepEqual(waiting.invalid, []);
+});
+
+test('process: a bad variable stops it at startup with a message naming it', async () => {
+  const child = spawn(process.execPath, ['src/main.js'], {
+    cwd: new URL('..', import.meta.url),
+    env: { PATH: process.env.PATH, CORS_ORIGINS: '*' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 2);
+  assert.match(output, /CORS_ORIGINS/);
+});

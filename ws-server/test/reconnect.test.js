@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, serverMetrics, sleep, startServer, waitFor,
+} from './helpers.js';
+
+// Inserts one row every `everyMs` until stopped; returns the ids in order.
+function steadyInserter(db, everyMs) {
+  const ids = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      ids.push(await insertRow(db));
+      await sleep(everyMs);
+    }
+  })();
+  return { ids, stop: async () => { running = false; await done; } };
+}
+
+test('reconnect: a dropped connection resumes from its lastId with no gap and no duplicate', async (t) => {
+  const db = await openDb();
+  t.after(() => db.end());
+  await db.query('DELETE FROM metric_records');
+  const before = await insertRows(db, 10);
+
+  const ws = await startServer({ TICK_MS: '50' });
+  t.after(() => ws.close());
+  const viewer = client(ws.url);
+  t.after(() => viewer.close());
+  await waitFor('history', () => viewer.histories.length === 1);
+
+  const inserter = steadyInserter(db, 10);
+  for (let drop = 1; drop <= 4; drop += 1) {
+    await sleep(250);
+    viewer.socket.io.engine.close(); // the network goes away; socket.io-client reconnects
+    await waitFor(`reconnect #${drop}`, () => viewer.histories.length === drop + 1);
+  }
+  await sleep(200);
+  await inserter.stop();
+  const all = [...before, ...inserter.ids];
+  await waitFor('every row', () => viewer.ids.length >= all.length);
+
+  assert.ok(viewer.disconnects >= 4);
+  assert.ok(viewer.histories.slice(1).every((h) => !h.truncated));
+  assert.ok(viewer.histories.slice(1).some((h) => h.rows.length > 0), 'some rows arrived in a catch-up history');
+  assertStrictlyIncreasing(assert, viewer.ids);
+  assert.deepEqual(viewer.ids, all);
+  assert.deepEqual(viewer.invalid, []);
+});
+
+test('reconnect: a lastId older than the in-memory ring is served by a bounded catch-up query, rows inserted meanwhile included once', async (t) => {
+  const db = await openDb();
+  t.after(() => db.end());
+  await db.query('DELETE FROM metric_records');
+  const old = await insertRows(db, 60);
+
+  // Ring = max(HISTORY_LIMIT, CATCHUP_LIMIT) = 10 rows: lastId old[0] is far behind it.
+  const ws = await startServer({ TICK_MS: '20', HISTORY_LIMIT: '5', CATCHUP_LIMIT: '10' });
+  t.after(() => ws.close());
+  const before = await serverMetrics(ws.url);
+
+  const inserter = steadyInserter(db, 5);
+  await sleep(100);
+  const returning = Array.from({ length: 20 }, () => client(ws.url, { lastId: old[0] }));
+  t.after(() => returning.forEach((c) => c.close()));
+  await waitFor('catch-up histories', () => returning.every((c) => c.histories.length === 1));
+  await sleep(300);
+  await inserter.stop();
+  const all = [...old, ...inserter.ids];
+  await waitFor('every client has the newest row', () => returning.every((c) => c.ids.at(-1) === all.at(-1)));
+
+  for (const c of returning) {
+    const [history] = c.histories;
+    assert.equal(history.truncated, true, 'more than CATCHUP_LIMIT rows were missed');
+    assert.equal(history.rows.length, 10);
+    // From the first row of the truncated history on, nothing is missing or repeated.
+    const from = all.indexOf(history.rows[0].id);
+    assert.ok(from > 0);
+    assert.deepEqual(c.ids, all.slice(from));
+    assert.deepEqual(c.invalid, []);
+  }
+  const after = await serverMetrics(ws.url);
+  const extraQueries = (after.ws_db_queries_total - before.ws_db_queries_total)
+    - (after.ws_ticks_total - before.ws_ticks_total);
+  assert.ok(extraQueries >= returning.length, `one catch-up query per returning client (got ${extraQueries})`);
+});
