@@ -67,6 +67,15 @@ describe('dashboard', () => {
     expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-newest-y', '88.8');
   });
 
+  it('draws an hour of 1 Hz data as at most 300 points and lists only the newest rows', () => {
+    const store = renderDashboard();
+    act(() => store.applyHistory({ rows: makeRows(1, 3600), truncated: false }));
+    fireEvent.click(screen.getByTestId('window-60'));
+    expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-points', '300');
+    expect(screen.getByTestId('ram-chart').querySelectorAll('path')[0].getAttribute('d').split('L')).toHaveLength(300);
+    expect(screen.getAllByTestId('recent-row')).toHaveLength(9);
+  });
+
   it('fills the process table with the latest row and the recent ones', () => {
     const store = renderDashboard();
     act(() => store.applyHistory({ rows: makeRows(1, 20), truncated: false }));

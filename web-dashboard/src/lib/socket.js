@@ -10,6 +10,9 @@ const SERVER_DISCONNECT_RETRY_MS = 1000;
 export function connectDashboard(store, url, { ioFactory = io, ...options } = {}) {
   const socket = ioFactory(url, {
     auth: (cb) => cb({ lastId: store.lastId }),
+    // WebSocket only: no HTTP long-polling, so no sticky sessions are needed
+    // behind the cluster's ingress and mesh.
+    transports: ['websocket'],
     reconnectionDelay: 500,
     reconnectionDelayMax: 5000,
     ...options,

@@ -1,0 +1,97 @@
+// @vitest-environment node
+// The static server that serves the build and writes /config.js from env.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configScript, createDashboardServer } from '../server.mjs';
+
+const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'server.mjs');
+let workDir;
+let server;
+let port;
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'dashboard-server-'));
+  const dist = join(workDir, 'dist');
+  mkdirSync(join(dist, 'assets'), { recursive: true });
+  writeFileSync(join(dist, 'index.html'), '<!doctype html><title>t</title>');
+  writeFileSync(join(dist, 'assets', 'app-abc123.js'), 'console.log(1)');
+  writeFileSync(join(workDir, 'secret.txt'), 'outside the build');
+  symlinkSync(join(workDir, 'secret.txt'), join(dist, 'escape.txt'));
+  server = await createDashboardServer({ wsUrl: 'https://ws.example.run.app', distDir: dist });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = server.address().port;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+/** A raw request: the path is sent as written, not normalised by a URL parser. */
+function get(path, method = 'GET') {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('static server', () => {
+  it('writes /config.js from WS_URL, never cached', async () => {
+    const res = await get('/config.js');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/javascript/);
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.body).toBe('window.__CONFIG__ = {"WS_URL":"https://ws.example.run.app"};\n');
+  });
+
+  it('serves the page and caches hashed assets for good', async () => {
+    expect((await get('/')).body).toContain('<title>t</title>');
+    const asset = await get('/assets/app-abc123.js');
+    expect(asset.status).toBe(200);
+    expect(asset.headers['cache-control']).toContain('immutable');
+    expect((await get('/healthz')).status).toBe(200);
+  });
+
+  it('serves nothing outside the build', async () => {
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/../../secret.txt', '/escape.txt', '/missing.js']) {
+      const res = await get(path);
+      expect(res.status, path).toBe(404);
+      expect(res.body).not.toContain('outside the build');
+    }
+  });
+
+  it('answers 405 to anything but GET and HEAD', async () => {
+    const res = await get('/', 'POST');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD');
+  });
+
+  it('escapes a WS_URL that tries to close the script', () => {
+    expect(configScript('https://x.example/</script><script>alert(1)</script>')).not.toContain('</script>');
+  });
+
+  it('refuses to start without a usable WS_URL, saying why', () => {
+    for (const [wsUrl, message] of [
+      [undefined, 'WS_URL must be an absolute URL'],
+      ['ws-server:8090', 'WS_URL must use http, https, ws or wss'],
+    ]) {
+      // Never listens: the WS_URL check comes first.
+      const env = { ...process.env, PORT: '8080', DIST_DIR: join(workDir, 'dist') };
+      delete env.WS_URL;
+      if (wsUrl) env.WS_URL = wsUrl;
+      const result = spawnSync(process.execPath, [SERVER_SCRIPT], { env, encoding: 'utf8', timeout: 10_000 });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(message);
+    }
+  });
+});
