@@ -1,0 +1,66 @@
+"""The database killed mid-run: 503 with Retry-After within 2 s, no hang, no
+lost record, and recovery without restarting the route."""
+import threading
+import time
+import uuid
+
+from conftest import Client, example
+
+ANSWER_BUDGET_S = 2.0
+
+
+def post_one(http):
+    record = dict(example("valid/with-id.json"), id=str(uuid.uuid4()))
+    started = time.monotonic()
+    response = http.post_json(record)
+    return record["id"], response, time.monotonic() - started
+
+
+def test_database_killed_mid_run_then_back(service, database):
+    answers = []
+    stop = threading.Event()
+
+    def steady_traffic():
+        with Client(base_url=service.url, timeout=10) as http:
+            while not stop.is_set():
+                answers.append(post_one(http))
+                time.sleep(0.02)
+
+    traffic = threading.Thread(target=steady_traffic)
+    traffic.start()
+    try:
+        time.sleep(0.5)
+        database.script("kill")
+        with Client(base_url=service.url, timeout=10) as http:
+            _, refused, elapsed = post_one(http)
+            assert refused.status_code == 503, refused.text
+            assert elapsed < ANSWER_BUDGET_S
+            assert int(refused.headers["retry-after"]) >= 1
+            assert refused.json()["error"] == "database_unavailable"
+            not_ready = http.get("/readyz")
+            assert not_ready.status_code == 503 and not_ready.json()["database"] == "down"
+            assert http.get("/healthz").status_code == 200
+            time.sleep(0.5)
+            database.script("up")
+            deadline = time.monotonic() + 20
+            while True:
+                _, response, _ = post_one(http)
+                if response.status_code == 201:
+                    break
+                assert time.monotonic() < deadline, "the route did not recover"
+                time.sleep(0.1)
+            assert http.get("/readyz").status_code == 200
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        traffic.join()
+
+    assert service.process.poll() is None, "the route must recover without a restart"
+    statuses = {response.status_code for _, response, _ in answers}
+    assert statuses <= {201, 503}, statuses
+    assert 503 in statuses and 201 in statuses
+    assert answers[-1][1].status_code == 201
+    assert max(elapsed for _, response, elapsed in answers if response.status_code == 503) < ANSWER_BUDGET_S
+    acknowledged = [record_id for record_id, response, _ in answers if response.status_code == 201]
+    quoted = ",".join(f"'{i}'" for i in acknowledged)
+    assert database.count(f"record_id IN ({quoted})") == len(acknowledged), "a 201 record was lost"
