@@ -124,5 +124,18 @@ else
   cat "$work/actionlint.log"
 fi
 
+# actionlint knows the actions' inputs: a misspelt one must be reported.
+mkdir -p "$work/actionlint-bad/.github/workflows"
+sed 's/^          file: /          dockerfile: /' "$ROOT/.github/workflows/images.yml" >"$work/actionlint-bad/.github/workflows/images.yml"
+if ! (cd "$work/actionlint-bad" && "$bin_dir/actionlint" .github/workflows/images.yml) >"$work/actionlint-bad.log" 2>&1 &&
+  grep -q 'input "dockerfile" is not defined' "$work/actionlint-bad.log"; then
+  pass "actionlint reports an unknown docker/build-push-action input"
+else
+  fail "actionlint missed an unknown input: $(cat "$work/actionlint-bad.log")"
+fi
+while read -r dockerfile; do
+  [[ -f "$ROOT/$dockerfile" ]] || echo "note: images.yml builds $dockerfile, which does not exist yet"
+done < <(sed -n 's/^ *file: //p' "$ROOT/.github/workflows/images.yml")
+
 echo "mesh: $passed passed, $failed failed"
 ((failed == 0))
