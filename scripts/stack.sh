@@ -83,7 +83,7 @@ service_pid() {
   local file="$STACK_DIR/$1.pid" pid started
   [[ -f "$file" ]] || return 1
   read -r pid started <"$file" || return 1
-  [[ -n "$pid" && "$(start_time "$pid")" == "$started" ]] || return 1
+  [[ -n "$pid" && -n "$started" && "$(start_time "$pid")" == "$started" ]] || return 1
   echo "$pid"
 }
 
@@ -137,26 +137,42 @@ start_service() {
   echo "$name ready on $(ready_url "$name")"
 }
 
-stop_service() {
-  local name="$1" pid
-  if ! pid="$(service_pid "$name")"; then
-    rm -f "$STACK_DIR/$name.pid"
-    return 0
-  fi
-  # The service leads its process group (setsid): signal the whole group.
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    group_alive "$pid" || break
-    sleep 0.1
+# Stops services: SIGTERM to every process group first, then waits for all
+# (they shut down in parallel), SIGKILL for a group still alive after 10 s.
+stop_services() {
+  local name pid names=() pids=()
+  for name in "$@"; do
+    if pid="$(service_pid "$name")"; then
+      # The service leads its process group (setsid): signal the whole group.
+      kill -TERM -- "-$pid" 2>/dev/null || true
+      names+=("$name")
+      pids+=("$pid")
+    else
+      rm -f "$STACK_DIR/$name.pid"
+    fi
   done
-  if group_alive "$pid"; then
-    echo "$name (group $pid) ignored SIGTERM for 10 s; sending SIGKILL" >&2
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do group_alive "$pid" || break; sleep 0.1; done
-  fi
-  group_alive "$pid" && die "$name (process group $pid) is still alive"
-  rm -f "$STACK_DIR/$name.pid"
-  echo "$name stopped"
+  local i failed=0
+  for i in "${!names[@]}"; do
+    name="${names[i]}"
+    pid="${pids[i]}"
+    for _ in $(seq 1 100); do
+      group_alive "$pid" || break
+      sleep 0.1
+    done
+    if group_alive "$pid"; then
+      echo "$name (group $pid) ignored SIGTERM for 10 s; sending SIGKILL" >&2
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do group_alive "$pid" || break; sleep 0.1; done
+    fi
+    if group_alive "$pid"; then
+      echo "stack.sh: $name (process group $pid) is still alive" >&2
+      failed=1
+      continue
+    fi
+    rm -f "$STACK_DIR/$name.pid"
+    echo "$name stopped"
+  done
+  return "$failed"
 }
 
 group_alive() { pgrep -g "$1" >/dev/null 2>&1; }
@@ -275,9 +291,8 @@ cmd_up() {
 
 cmd_down() {
   local failed=0
-  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-    stop_service "${SERVICES[i]}" || failed=1
-  done
+  stop_services "${SERVICES[@]}" || failed=1
+  # The database last: the services above no longer write to it.
   "$PROJECT_ROOT/scripts/mariadb.sh" down || failed=1
   return "$failed"
 }
@@ -326,7 +341,7 @@ case "${1:-}" in
   urls) print_urls ;;
   start | stop)
     [[ " ${SERVICES[*]} " == *" ${2:-} "* ]] || die "usage: $0 $1 ${SERVICES[*]// /|}"
-    "${1}_service" "$2"
+    if [[ "$1" == start ]]; then start_service "$2"; else stop_services "$2"; fi
     ;;
   *)
     echo "usage: $0 up|load|down|status|urls|start NAME|stop NAME" >&2
