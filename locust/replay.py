@@ -101,9 +101,6 @@ def write_summary(environment, per_worker):
                    records_file=environment.parsed_options.records_file,
                    complete=delivered == totals.given == outcome.get("records", totals.given))
     log.info("replay done: %s", json.dumps(outcome))
-    path = environment.parsed_options.summary_file
-    if path:
-        save_atomically(path, outcome)
 
 
 def finish_local_share(environment):
@@ -180,12 +177,33 @@ def hand_out_records(environment, **_):
     log.info("sent %d records to %d workers", len(records), len(workers))
 
 
+def route_stats(stats):
+    """Locust's figures for each "POST /api/metrics [<route>]" name, in ms."""
+    routes = {}
+    for (name, _method), entry in stats.entries.items():
+        if name.startswith("POST /api/metrics [") and entry.num_requests:
+            routes[name[len("POST /api/metrics ["):-1]] = {
+                "requests": entry.num_requests,
+                "failures": entry.num_failures,
+                "p50_ms": entry.get_response_time_percentile(0.50),
+                "p95_ms": entry.get_response_time_percentile(0.95),
+                "p99_ms": entry.get_response_time_percentile(0.99),
+                "avg_ms": round(entry.avg_response_time, 1),
+            }
+    return routes
+
+
 @events.quitting.add_listener
-def exit_code(environment, **_):
+def finish(environment, **_):
+    """Runs after the runner quit (a master has the workers' final stats by
+    then): writes the summary file and decides the exit code."""
     if isinstance(environment.runner, WorkerRunner):
         return
+    outcome["routes"] = route_stats(environment.stats)
+    if environment.parsed_options.summary_file:
+        save_atomically(environment.parsed_options.summary_file, outcome)
     if not outcome.get("complete"):
-        log.error("replay incomplete: %s", json.dumps(outcome) if outcome else "stopped before the end")
+        log.error("replay incomplete: %s", json.dumps(outcome))
         environment.process_exit_code = 1
     else:
         environment.process_exit_code = 0

@@ -2,15 +2,13 @@
 route, the split, and each route's latency percentiles as Locust saw them.
 
 Reads (paths from the environment, as scripts/stack.sh sets them):
-  RECORDS_FILE                 the collected records
-  REPLAY_SUMMARY               replay.py's outcome
-  LOCUST_STATS_DIR/replay_stats.csv   Locust's stats, one row per route name
+  RECORDS_FILE      the collected records
+  REPLAY_SUMMARY    replay.py's outcome, with Locust's figures per route name
 and asks the database (scripts/mariadb.sh sql) how many of this run's record
 ids each route stored. Exit code 1 when the database does not hold every
 record the replay delivered.
 """
 
-import csv
 import json
 import os
 import pathlib
@@ -39,19 +37,6 @@ def stored_per_route(ids):
     return counts
 
 
-def route_latencies(stats_csv):
-    """Locust's row per "POST /api/metrics [<route>]" name."""
-    rows = {}
-    if not stats_csv.exists():
-        return rows
-    with open(stats_csv, newline="") as source:
-        for row in csv.DictReader(source):
-            name = row["Name"]
-            if name.startswith("POST /api/metrics [") and name.endswith("]"):
-                rows[name[len("POST /api/metrics ["):-1]] = row
-    return rows
-
-
 def main():
     run_dir = pathlib.Path(os.environ.get("RUN_DIR", ROOT / ".run"))
     records_file = pathlib.Path(os.environ.get("RECORDS_FILE", run_dir / "records.json"))
@@ -63,26 +48,26 @@ def main():
     replay = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     stored = stored_per_route(ids)
     total_stored = sum(stored.values())
-    latencies = route_latencies(stats_dir / "replay_stats.csv")
+    latencies = replay.get("routes", {})
 
     print()
     print("== summary")
     print(f"records collected   {len(records)}   (saved in {records_file})")
-    if replay:
+    if "delivered" in replay:
         print(f"records sent        {replay['delivered']} delivered of {replay['records']}"
               f"   ({replay['retries']} retries, {replay['rejected']} rejected, {replay['gave_up']} given up)")
     else:
-        print(f"records sent        unknown: {summary_file} is missing (the replay did not finish)")
+        print(f"records sent        unknown: the replay did not finish ({summary_file})")
     print(f"records stored      {total_stored}   (rows in metric_records with this run's ids)")
     print()
     print(f"{'route':8} {'stored':>8} {'split':>7} {'requests':>9} {'failed':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for route in sorted(set(ROUTES) | set(stored) | set(latencies)):
         row = latencies.get(route, {})
         split = f"{100 * stored.get(route, 0) / total_stored:.1f}%" if total_stored else "-"
-        print(f"{route:8} {stored.get(route, 0):>8} {split:>7} {row.get('Request Count', '-'):>9} "
-              f"{row.get('Failure Count', '-'):>7} {row.get('50%', '-'):>7} {row.get('95%', '-'):>7} "
-              f"{row.get('99%', '-'):>7}")
-    print(f"(latency: Locust's client-side view per X-Route, stats in {stats_dir}/replay_stats.csv)")
+        print(f"{route:8} {stored.get(route, 0):>8} {split:>7} {row.get('requests', '-'):>9} "
+              f"{row.get('failures', '-'):>7} {row.get('p50_ms', '-'):>7} {row.get('p95_ms', '-'):>7} "
+              f"{row.get('p99_ms', '-'):>7}")
+    print(f"(requests and latency: Locust's client-side view, by the X-Route that answered; CSV in {stats_dir})")
 
     delivered = replay.get("delivered", 0)
     if total_stored != delivered or len(set(ids)) != len(ids):

@@ -1,6 +1,5 @@
 """collect.py and replay.py, run as real Locust processes."""
 
-import csv
 import json
 import os
 import pathlib
@@ -103,11 +102,10 @@ def test_distributed_replay_sends_every_record_exactly_once(recorder, tmp_path):
     for worker in (1, 2):
         assert "worker got 30 records" in (tmp_path / "stats" / f"worker-{worker}.log").read_text()
 
-    with open(tmp_path / "stats" / "replay_stats.csv", newline="") as stats:
-        names = {row["Name"]: row for row in csv.DictReader(stats)}
-    assert {"POST /api/metrics [python]", "POST /api/metrics [node]"} <= names.keys()
-    assert sum(int(names[f"POST /api/metrics [{route}]"]["Request Count"]) for route in ("python", "node")) \
-        == 60 + failed_first
+    routes = summary["routes"]  # named after X-Route: the recorder alternates python and node
+    assert set(routes) == {"python", "node"}
+    assert routes["python"]["requests"] + routes["node"]["requests"] == 60 + failed_first
+    assert routes["python"]["failures"] + routes["node"]["failures"] == failed_first
 
 
 def test_replay_refuses_a_missing_or_broken_records_file(recorder, tmp_path):
