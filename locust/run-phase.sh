@@ -2,7 +2,7 @@
 # Runs one Locust phase with the spec's numbers, overridable by env:
 #   run-phase.sh collect              agent -> $RECORDS_FILE
 #   run-phase.sh replay               $RECORDS_FILE -> ingress, one process
-#   run-phase.sh replay-distributed   the same with a master and $WORKERS workers
+#   run-phase.sh replay-distributed   the same with a master and $LOCUST_WORKERS workers
 # Expects scripts/env.sh to be sourced (the Makefile and scripts/stack.sh do).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -32,7 +32,7 @@ case "${1:-}" in
     if [[ "$1" == replay ]]; then
       exec "$LOCUST" "${replay[@]}"
     fi
-    workers="${WORKERS:-2}"
+    workers="${LOCUST_WORKERS:-2}"
     master_port="${LOCUST_MASTER_PORT:-5557}"
     worker_pids=()
     stop_workers() {

@@ -19,7 +19,7 @@
 # Configured by .env (scripts/env.sh): the *_PORT variables, DB_*, CARNET, and
 # STACK_READY_TIMEOUT (seconds per service, default 300: a first start may
 # install dependencies). Load: COLLECT_USERS, COLLECT_RATE, COLLECT_TIME,
-# COLLECT_MAX_RECORDS, REPLAY_USERS, REPLAY_RATE, RECORDS_FILE, WORKERS (>0:
+# COLLECT_MAX_RECORDS, REPLAY_USERS, REPLAY_RATE, RECORDS_FILE, LOCUST_WORKERS (>0:
 # distributed replay with that many local workers).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -322,7 +322,7 @@ cmd_load() {
   export REPLAY_SUMMARY="${REPLAY_SUMMARY:-$RUN_DIR/replay-summary.json}"
   export LOCUST_STATS_DIR="${LOCUST_STATS_DIR:-$RUN_DIR/locust}"
   local phase=replay
-  [[ "${WORKERS:-0}" -gt 0 ]] && phase=replay-distributed
+  [[ "${LOCUST_WORKERS:-0}" -gt 0 ]] && phase=replay-distributed
   echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent"
   "$PROJECT_ROOT/locust/run-phase.sh" collect
   echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through the ingress"

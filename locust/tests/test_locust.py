@@ -81,7 +81,7 @@ def test_distributed_replay_sends_every_record_exactly_once(recorder, tmp_path):
     records_file = tmp_path / "records.json"
     records_file.write_text(json.dumps(records))
     recorder.fail_first_attempt_every = 7  # 8 of the 60 get a 503 first: they must be retried
-    env = dict(os.environ, RUN_DIR=str(tmp_path), RECORDS_FILE=str(records_file), WORKERS="2",
+    env = dict(os.environ, RUN_DIR=str(tmp_path), RECORDS_FILE=str(records_file), LOCUST_WORKERS="2",
                REPLAY_USERS="30", REPLAY_RATE="30", INGRESS_URL=recorder.url,
                LOCUST_MASTER_PORT=str(free_port()), LOCUST_STATS_DIR=str(tmp_path / "stats"))
     result = subprocess.run(["./run-phase.sh", "replay-distributed"], cwd=LOCUST_DIR, env=env,

@@ -117,12 +117,13 @@ def stack():
 
 @pytest.fixture(scope="module")
 def collected(stack):
-    """The main job with small numbers: `stack.sh load`."""
+    """The main job with small numbers: `stack.sh load`, its replay distributed
+    over a master and two workers."""
     for stale in ("records.json", "replay-summary.json"):
         (RUN_DIR / stale).unlink(missing_ok=True)
     result = run([STACK, "load"], timeout=300, env={
         "COLLECT_USERS": "10", "COLLECT_RATE": "10", "COLLECT_TIME": "20s", "COLLECT_MAX_RECORDS": "60",
-        "REPLAY_USERS": "20", "REPLAY_RATE": "20"})
+        "REPLAY_USERS": "20", "REPLAY_RATE": "20", "LOCUST_WORKERS": "2", "LOCUST_MASTER_PORT": "18557"})
     records = json.loads((RUN_DIR / "records.json").read_text())
     return records, result.stdout
 
@@ -142,6 +143,7 @@ def test_every_record_replayed_is_stored_once_with_an_even_split(collected):
     assert len(records) == 60 and len(set(ids)) == 60
     summary = json.loads((RUN_DIR / "replay-summary.json").read_text())
     assert (summary["records"], summary["delivered"], summary["rejected"], summary["gave_up"]) == (60, 60, 0, 0)
+    assert summary["workers"] == 2
     rows, distinct, per_route = rows_of(ids)
     assert rows == distinct == 60
     python_share = per_route.get("python", 0) / rows
