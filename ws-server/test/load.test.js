@@ -38,7 +38,8 @@ test('load: 200 connected clients still cost one database query per tick', async
   t.diagnostic(`ticks=${ticks} server queries=${queries} Com_select=${selects} clients=${after.ws_clients_connected}`);
   assert.equal(after.ws_clients_connected, 200);
   assert.ok(ticks >= 10, `the tick ran (${ticks})`);
-  assert.equal(queries, ticks, 'the server issued exactly one query per tick');
+  // A tick in flight during a read has counted itself but not yet its query.
+  assert.ok(Math.abs(queries - ticks) <= 1, `the server issued one query per tick (${queries} for ${ticks})`);
   // Both counters are read a moment apart, so at most the ticks that fell
   // between those reads differ; 200 clients polling would add thousands.
   assert.ok(selects <= ticks && selects >= ticks - 2, `Com_select ${selects} vs ticks ${ticks}`);
