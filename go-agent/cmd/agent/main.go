@@ -26,7 +26,7 @@ func main() {
 	defer stop()
 
 	sampler := agent.NewCPUSampler(cfg.Collector(), cfg.CPUWindow)
-	go sampler.Run(ctx)
+	sampler.Start(ctx)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           agent.NewServer(sampler, agent.NewSnapshotReader(cfg.Collector(), cfg.SnapshotTTL)).Handler(),

@@ -52,12 +52,22 @@ func (s *CPUSampler) Latest() CPUReading {
 	return s.latest
 }
 
-// Run samples until ctx ends.
-func (s *CPUSampler) Run(ctx context.Context) {
+// Start takes the baseline reading now and samples every window until ctx ends;
+// the returned channel closes when sampling has stopped.
+func (s *CPUSampler) Start(ctx context.Context) <-chan struct{} {
 	prev, prevSource, prevErr := collector.ReadCPU(s.cfg)
 	if prevErr != nil {
 		s.set(CPUReading{Source: prevSource, Err: prevErr, At: time.Now()})
 	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx, prev, prevSource, prevErr)
+	}()
+	return done
+}
+
+func (s *CPUSampler) run(ctx context.Context, prev collector.CPUTimes, prevSource string, prevErr error) {
 	t := time.NewTicker(s.window)
 	defer t.Stop()
 	for {
