@@ -116,3 +116,28 @@ test('history: a client with lastId gets exactly the rows after it; an empty tab
 
   for (const c of [first, returning, fresh, ahead]) assert.deepEqual(c.invalid, []);
 });
+
+test('summary: records per second count only the last minute and fall as rows age out', async (t) => {
+  const db = await openDb();
+  t.after(() => db.end());
+  await db.query('DELETE FROM metric_records');
+  const ids = await insertRows(db, 9, 'python');
+  // Three rows from long ago, six that leave the 60 s window about 3 s from now.
+  await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 2 HOUR WHERE id IN (?)', [ids.slice(0, 3)]);
+  await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 57 SECOND WHERE id IN (?)', [ids.slice(3)]);
+  await insertRows(db, 3, 'node');
+
+  const ws = await startServer({ TICK_MS: '100' });
+  t.after(() => ws.close());
+  const viewer = client(ws.url);
+  t.after(() => viewer.close());
+  await waitFor('first summary', () => viewer.summaries.length > 0);
+  assert.deepEqual(viewer.summaries[0].routes, {
+    python: { stored: 9, records_per_second: 0.1, split_percent: 75 },
+    node: { stored: 3, records_per_second: 0.05, split_percent: 25 },
+  });
+  await waitFor('python rows aged out', () => viewer.summaries.at(-1).routes.python.records_per_second === 0, 10000);
+  assert.deepEqual(viewer.summaries.at(-1).routes.node, { stored: 3, records_per_second: 0.05, split_percent: 25 });
+  assert.equal(viewer.summaries.at(-1).total, 12);
+  assert.deepEqual(viewer.invalid, []);
+});
