@@ -1,6 +1,7 @@
 'use strict';
 // Entry point: configuration from the environment, then listen on PORT.
 const fs = require('node:fs');
+const util = require('node:util');
 const pino = require('pino');
 const { loadConfig } = require('./config');
 const { createBodyValidator } = require('./validate');
@@ -12,6 +13,9 @@ const { createApp, ROUTE } = require('./app');
 function main() {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'route2-node' }, timestamp: pino.stdTimeFunctions.isoTime });
+  // Libraries that print warnings (Sequelize, on a transaction lost with its
+  // connection) go through the structured log too.
+  console.warn = (...args) => logger.warn({ source: 'console' }, util.format(...args));
   const validateBody = createBodyValidator(JSON.parse(fs.readFileSync(config.recordSchemaPath, 'utf8')));
   // Nothing here touches the database: the route starts without it and serves 503 until it answers.
   const sequelize = createSequelize(config.db, logger);
