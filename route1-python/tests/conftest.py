@@ -80,7 +80,8 @@ class Service:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(ENV["RUN_DIR"]) / f"test-{name}.log"
         env = {key: DB_ENV[key] for key in ("PATH", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME")}
-        env.update(PORT=str(self.port), LOG_LEVEL="info", **(extra_env or {}))
+        # debug: the access lines too must hold no record contents.
+        env.update(PORT=str(self.port), LOG_LEVEL="debug", **(extra_env or {}))
         self.log_file = open(self.log_path, "w")
         self.process = subprocess.Popen([sys.executable, "-m", "route1"], cwd=SERVICE_DIR, env=env,
                                         stdout=self.log_file, stderr=subprocess.STDOUT)

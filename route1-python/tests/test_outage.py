@@ -64,3 +64,27 @@ def test_database_killed_mid_run_then_back(service, database):
     acknowledged = [record_id for record_id, response, _ in answers if response.status_code == 201]
     quoted = ",".join(f"'{i}'" for i in acknowledged)
     assert database.count(f"record_id IN ({quoted})") == len(acknowledged), "a 201 record was lost"
+
+
+def test_connections_left_stale_by_a_restart_are_replaced_without_an_error(service, database):
+    """No request meets the outage; the pool's connections all died with it."""
+    with Client(base_url=service.url, timeout=10) as http:
+        answers = []
+
+        def post():
+            with Client(base_url=service.url, timeout=10) as own:
+                answers.append(post_one(own)[1].status_code)
+
+        # Fill the pool with several connections.
+        threads = [threading.Thread(target=post) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [201] * 12
+        database.script("kill")
+        database.script("up")
+        for _ in range(20):
+            record_id, response, _ = post_one(http)
+            assert response.status_code == 201, response.text
+        assert database.count(f"record_id = '{record_id}'") == 1
