@@ -334,3 +334,36 @@ func TestParseConfig(t *testing.T) {
 	}
 	_ = fmt.Sprint(cfg) // String() must not panic on a full config
 }
+
+func TestSnapshotServesStaleWhileRefreshingButNeverTooOld(t *testing.T) {
+	root := copyTree(t, "module")
+	r := NewSnapshotReader(collector.Config{ProcRoot: root, Carnet: carnet}, time.Minute)
+	first := r.Read()
+	write(t, filepath.Join(root, "procesos_"+carnet),
+		`{"procesos_corriendo":1,"total_procesos":1,"procesos_durmiendo":0,"procesos_zombie":0,"procesos_parados":0}`+"\n")
+
+	// Between ttl and 10*ttl: the old reading at once, and a background refresh.
+	r.mu.Lock()
+	r.last.At = time.Now().Add(-2 * time.Minute)
+	r.mu.Unlock()
+	if s := r.Read(); s.Procs != first.Procs {
+		t.Fatalf("want the cached reading while refreshing, got %+v", s.Procs)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Read().Procs.Total != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("background refresh never landed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// Older than 10*ttl: read synchronously.
+	write(t, filepath.Join(root, "procesos_"+carnet),
+		`{"procesos_corriendo":2,"total_procesos":2,"procesos_durmiendo":0,"procesos_zombie":0,"procesos_parados":0}`+"\n")
+	r.mu.Lock()
+	r.last.At = time.Now().Add(-11 * time.Minute)
+	r.mu.Unlock()
+	if s := r.Read(); s.Procs.Total != 2 || time.Since(s.At) > time.Minute {
+		t.Fatalf("too-old reading served: %+v", s)
+	}
+}

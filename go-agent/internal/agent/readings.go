@@ -111,13 +111,17 @@ type Snapshot struct {
 }
 
 // SnapshotReader reads RAM and processes, sharing one reading among the requests that
-// arrive within ttl (ttl 0: every request reads the files itself).
+// arrive within ttl (ttl 0: every request reads the files itself). Between ttl and
+// 10*ttl a request gets the cached reading at once while one background read refreshes
+// it, so no request waits for a /proc scan under steady load; an older reading (an idle
+// agent) is never served: the request reads synchronously.
 type SnapshotReader struct {
 	cfg collector.Config
 	ttl time.Duration
 
-	mu   sync.Mutex
-	last Snapshot
+	mu         sync.Mutex
+	last       Snapshot
+	refreshing bool
 }
 
 // NewSnapshotReader returns a reader with the given cache lifetime.
@@ -125,20 +129,37 @@ func NewSnapshotReader(cfg collector.Config, ttl time.Duration) *SnapshotReader 
 	return &SnapshotReader{cfg: cfg, ttl: ttl}
 }
 
-// Read returns a fresh snapshot, or the cached one while it is younger than ttl.
+// Read returns a snapshot at most ttl old, or at most 10*ttl old while a refresh runs.
 func (r *SnapshotReader) Read() Snapshot {
 	if r.ttl <= 0 {
 		return r.read()
 	}
-	// Holding the lock while reading makes concurrent requests wait for one read
-	// instead of all scanning /proc at once.
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.last.At.IsZero() && time.Since(r.last.At) < r.ttl {
-		return r.last
+	age := time.Since(r.last.At)
+	switch {
+	case !r.last.At.IsZero() && age < r.ttl:
+	case !r.last.At.IsZero() && age < 10*r.ttl:
+		if !r.refreshing {
+			r.refreshing = true
+			go r.refresh()
+		}
+	default:
+		// Reading under the lock makes concurrent requests wait for this one read
+		// instead of all scanning /proc at once.
+		r.last = r.read()
 	}
-	r.last = r.read()
 	return r.last
+}
+
+func (r *SnapshotReader) refresh() {
+	s := r.read()
+	r.mu.Lock()
+	if s.At.After(r.last.At) {
+		r.last = s
+	}
+	r.refreshing = false
+	r.mu.Unlock()
 }
 
 func (r *SnapshotReader) read() Snapshot {
