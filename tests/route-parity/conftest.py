@@ -1,0 +1,104 @@
+"""A private MariaDB and both routes, each started by its own `make run`
+with only the environment (PORT, DB_*), as the local stack starts them."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = ROOT / "contracts"
+MARIADB_SCRIPT = ROOT / "scripts/mariadb.sh"
+# Generous: the first `make run` on a fresh clone builds a venv / runs npm ci.
+START_TIMEOUT_S = 300
+
+
+def project_env():
+    dump = subprocess.run(["bash", "-c", f'source "{ROOT}/scripts/env.sh" && env -0'],
+                          capture_output=True, check=True).stdout.decode()
+    return dict(item.split("=", 1) for item in dump.split("\0") if "=" in item)
+
+
+ENV = project_env()
+DB_ENV = dict(ENV, MARIADB_DIR=f"{ENV['RUN_DIR']}/test-parity-mariadb", DB_HOST="127.0.0.1",
+              DB_PORT=os.environ.get("TEST_PARITY_DB_PORT", "3320"))
+ROUTES = {
+    "python": {"folder": "route1-python", "port": int(os.environ.get("PARITY_ROUTE1_PORT", "18011"))},
+    "node": {"folder": "route2-node", "port": int(os.environ.get("PARITY_ROUTE2_PORT", "18012"))},
+}
+
+
+class Database:
+    def sql(self, statement):
+        return subprocess.run([str(MARIADB_SCRIPT), "sql"], input=statement, env=DB_ENV, text=True,
+                              capture_output=True, check=True).stdout
+
+    def count_ids(self, ids):
+        if not ids:
+            return 0
+        quoted = ",".join(f"'{i}'" for i in ids)
+        return int(self.sql(f"SELECT COUNT(*) FROM metric_records WHERE record_id IN ({quoted});\n").strip())
+
+
+@pytest.fixture(scope="session")
+def database():
+    subprocess.run([str(MARIADB_SCRIPT), "up"], env=DB_ENV, check=True, capture_output=True)
+    db = Database()
+    db.sql("DELETE FROM metric_records;\n")
+    yield db
+    subprocess.run([str(MARIADB_SCRIPT), "down"], env=DB_ENV, check=True, capture_output=True)
+
+
+class RunningRoute:
+    def __init__(self, name, folder, port):
+        self.name = name
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = Path(ENV["RUN_DIR"]) / f"test-parity-{name}.log"
+        env = {key: DB_ENV[key] for key in ("PATH", "HOME", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
+                                            "DB_NAME") if key in DB_ENV}
+        env["PORT"] = str(port)
+        self.log = open(self.log_path, "w")
+        # A session of its own, so that stopping it stops make and the service.
+        self.process = subprocess.Popen(["make", "-s", "-C", str(ROOT / folder), "run"], env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"route {self.name} exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"route {self.name} not ready in {START_TIMEOUT_S} s: {self.log_path}")
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def routes(database):
+    running = {name: RunningRoute(name, spec["folder"], spec["port"]) for name, spec in ROUTES.items()}
+    try:
+        for route in running.values():
+            route.wait_ready()
+        clients = {name: httpx.Client(base_url=route.url, timeout=15) for name, route in running.items()}
+        yield clients
+        for client in clients.values():
+            client.close()
+    finally:
+        for route in running.values():
+            route.stop()
