@@ -13,6 +13,7 @@ const DEFAULTS = {
   CATCHUP_LIMIT: 10000,
   DB_TIMEOUT_MS: 5000,
   GAP_WAIT_MS: 1000,
+  SLOW_CLIENT_MAX_PACKETS: 240,
 };
 
 export class ConfigError extends Error {}
@@ -71,6 +72,7 @@ export function loadConfig(env = process.env) {
     historyLimit: integer(env, 'HISTORY_LIMIT', { min: 0, max: 100000 }),
     catchupLimit: integer(env, 'CATCHUP_LIMIT', { min: 1, max: 1000000 }),
     gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
+    slowClientMaxPackets: integer(env, 'SLOW_CLIENT_MAX_PACKETS', { min: 1, max: 1000000 }),
     cors: parseCorsOrigins(env.CORS_ORIGINS),
   };
   return config;

@@ -103,6 +103,7 @@ function prometheus(stream, db, io) {
     ['ws_tick_errors_total', 'counter', 'Ticks whose database query failed.', c.tickErrors],
     ['ws_rows_streamed_total', 'counter', 'Rows broadcast to live clients.', c.rowsStreamed],
     ['ws_gaps_skipped_total', 'counter', 'Id gaps given up on after GAP_WAIT_MS.', c.gapsSkipped],
+    ['ws_slow_clients_dropped_total', 'counter', 'Clients disconnected for not reading.', c.slowClientsDropped],
     ['ws_tick_duration_seconds', 'gauge', 'Duration of the last tick.', c.lastTickSeconds],
     ['ws_cursor_id', 'gauge', 'Newest metric_records.id delivered.', stream.cursor],
     ['ws_database_up', 'gauge', '1 when the last database call succeeded.', stream.database.up ? 1 : 0],

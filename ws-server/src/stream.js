@@ -26,6 +26,7 @@ export class LiveStream {
     this.historyLimit = config.historyLimit;
     this.catchupLimit = config.catchupLimit;
     this.gapWaitMs = config.gapWaitMs;
+    this.slowClientMaxPackets = config.slowClientMaxPackets;
     this.ringSize = Math.max(config.historyLimit, Math.min(config.catchupLimit, RING_CAP), 1);
 
     this.initialized = false;
@@ -44,7 +45,7 @@ export class LiveStream {
     this.waiting = new Set(); // connected, history not sent yet
     this.ahead = new Set(); // history sent, but their lastId is beyond the cursor
 
-    this.counters = { ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, lastTickSeconds: 0 };
+    this.counters = { ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, slowClientsDropped: 0, lastTickSeconds: 0 };
     this.running = false;
     this.timer = null;
     this.currentTick = null;
@@ -120,8 +121,22 @@ export class LiveStream {
     }
     this.expireWindow(now);
     this.emitSummaryIfChanged(now);
+    this.dropStalledClients();
     for (const socket of this.ahead) this.joinLive(socket);
     this.serveWaiting();
+  }
+
+  // A client that stopped reading (a frozen tab, a dead network path) makes
+  // socket.io queue every event for it in memory. Past a bound it is
+  // disconnected; if it comes back, its lastId brings it up to date.
+  dropStalledClients() {
+    for (const socket of this.io.sockets.sockets.values()) {
+      const queued = socket.conn.writeBuffer.length;
+      if (queued <= this.slowClientMaxPackets) continue;
+      this.counters.slowClientsDropped += 1;
+      this.log('warn', 'disconnecting a client that stopped reading', { queuedPackets: queued, lastSent: socket.data.lastSent });
+      socket.conn.close(true); // discard the queue; a plain disconnect would wait for it to drain
+    }
   }
 
   // The cursor's starting point, the ring, the per-route counts and the last

@@ -122,9 +122,9 @@ test('summary: records per second count only the last minute and fall as rows ag
   t.after(() => db.end());
   await db.query('DELETE FROM metric_records');
   const ids = await insertRows(db, 9, 'python');
-  // Three rows from long ago, six that leave the 60 s window about 3 s from now.
+  // Three rows from long ago, six that leave the 60 s window about 2 s from now.
   await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 2 HOUR WHERE id IN (?)', [ids.slice(0, 3)]);
-  await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 57 SECOND WHERE id IN (?)', [ids.slice(3)]);
+  await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 58 SECOND WHERE id IN (?)', [ids.slice(3)]);
   await insertRows(db, 3, 'node');
 
   const ws = await startServer({ TICK_MS: '100' });

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test } from 'node:test';
-import { client, insertRow, insertRows, openDb, serverMetrics, sleep, startServer, waitFor } from './helpers.js';
+import WebSocket from 'ws';
+import {
+  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, recordValues, serverMetrics, sleep, startServer, waitFor,
+} from './helpers.js';
 
 async function comSelect(db) {
   const [[row]] = await db.query("SHOW GLOBAL STATUS LIKE 'Com_select'");
@@ -27,11 +31,11 @@ test('load: 200 connected clients still cost one database query per tick', async
   const selectsBefore = await comSelect(db);
   const innerBefore = await serverMetrics(ws.url);
   const ids = [];
-  for (let i = 0; i < 40; i += 1) {
+  for (let i = 0; i < 24; i += 1) {
     ids.push(await insertRow(db));
     await sleep(50);
   }
-  await waitFor('every client has the 40 rows', () => viewers.every((v) => v.ids.at(-1) === ids.at(-1)), 10000);
+  await waitFor('every client has the 24 rows', () => viewers.every((v) => v.ids.at(-1) === ids.at(-1)), 10000);
   const innerAfter = await serverMetrics(ws.url);
   const selectsAfter = await comSelect(db);
   const outerAfter = await serverMetrics(ws.url);
@@ -52,7 +56,50 @@ test('load: 200 connected clients still cost one database query per tick', async
     `Com_select ${selects} within the server's count [${innerQueries}, ${outerQueries}] ±1`);
 
   for (const v of viewers) {
-    assert.deepEqual(v.ids.slice(-40), ids);
+    assert.deepEqual(v.ids.slice(-24), ids);
     assert.deepEqual(v.invalid, []);
   }
+});
+
+const INSERT_MANY = `INSERT INTO metric_records (route, total_ram, ram_libre, uso_ram, porcentaje_ram,
+  porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo, total_procesos, procesos_durmiendo,
+  procesos_zombie, procesos_parados, hora) VALUES ?`;
+
+test('slow client: one that stops reading is disconnected, the others still get every row', async (t) => {
+  const db = await openDb();
+  t.after(() => db.end());
+  await db.query('DELETE FROM metric_records');
+  const ws = await startServer({ TICK_MS: '20', SLOW_CLIENT_MAX_PACKETS: '20' });
+  t.after(() => ws.close());
+  const healthy = client(ws.url);
+  t.after(() => healthy.close());
+
+  // A bare socket.io handshake over a raw websocket, then the reader stops.
+  const stalled = new WebSocket(`${ws.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+  t.after(() => stalled.terminate());
+  const [open] = await once(stalled, 'message');
+  assert.match(open.toString(), /^0\{/);
+  stalled.send('40');
+  await waitFor('both clients live', () => healthy.histories.length === 1 && ws.server.io.engine.clientsCount === 2);
+  stalled.pause();
+  let closed = false;
+  stalled.on('close', () => { closed = true; });
+
+  // Rows arrive faster than the stalled reader's kernel buffers can absorb.
+  let inserted = 0;
+  while ((await serverMetrics(ws.url)).ws_slow_clients_dropped_total === 0) {
+    assert.ok(inserted < 100000, 'the stalled client was never dropped');
+    await db.query(INSERT_MANY, [Array.from({ length: 1000 }, () => recordValues())]);
+    inserted += 1000;
+    await sleep(20);
+  }
+  t.diagnostic(`dropped after ${inserted} rows`);
+  await waitFor('the stalled connection is gone on the server', () => ws.server.io.engine.clientsCount === 1);
+  stalled.resume();
+  await waitFor('the stalled client sees the close', () => closed, 40000);
+
+  await waitFor('the healthy client has every row', () => healthy.ids.length === inserted, 20000);
+  assertStrictlyIncreasing(assert, healthy.ids);
+  assert.equal(healthy.disconnects, 0);
+  assert.deepEqual(healthy.invalid, []);
 });
