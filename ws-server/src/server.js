@@ -104,6 +104,7 @@ function prometheus(stream, db, io) {
     ['ws_rows_streamed_total', 'counter', 'Rows broadcast to live clients.', c.rowsStreamed],
     ['ws_gaps_skipped_total', 'counter', 'Id gaps given up on after GAP_WAIT_MS.', c.gapsSkipped],
     ['ws_slow_clients_dropped_total', 'counter', 'Clients disconnected for not reading.', c.slowClientsDropped],
+    ['ws_stream_restarts_total', 'counter', 'Times the table lost rows below the cursor and the stream started over.', c.restarts],
     ['ws_tick_duration_seconds', 'gauge', 'Duration of the last tick.', c.lastTickSeconds],
     ['ws_cursor_id', 'gauge', 'Newest metric_records.id delivered.', stream.cursor],
     ['ws_database_up', 'gauge', '1 when the last database call succeeded.', stream.database.up ? 1 : 0],

@@ -31,6 +31,8 @@ export class LiveStream {
 
     this.initialized = false;
     this.cursor = 0; // id of the newest row delivered to `live`
+    this.tableMaxId = 0; // the table's newest id at the last tick (held-back rows included)
+    this.reconnectAll = false;
     this.ring = []; // the newest delivered rows, oldest first
     this.ringFloor = 0; // the ring holds every delivered row with id > ringFloor
     this.gapSince = new Map(); // first missing id -> when the gap was first seen
@@ -45,7 +47,9 @@ export class LiveStream {
     this.waiting = new Set(); // connected, history not sent yet
     this.ahead = new Set(); // history sent, but their lastId is beyond the cursor
 
-    this.counters = { ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, slowClientsDropped: 0, lastTickSeconds: 0 };
+    this.counters = {
+      ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, slowClientsDropped: 0, restarts: 0, lastTickSeconds: 0,
+    };
     this.running = false;
     this.timer = null;
     this.currentTick = null;
@@ -95,14 +99,23 @@ export class LiveStream {
         return;
       }
       this.setDatabase(true);
+      if (this.reconnectAll) {
+        this.reconnectAll = false;
+        // Transport close: socket.io-client reconnects by itself, with its lastId.
+        for (const socket of this.io.sockets.sockets.values()) socket.conn.close();
+      }
       this.serveWaiting();
       return;
     }
 
+    // The new rows and the table's newest id in one statement: MAX(id) on the
+    // primary key costs nothing and reveals a table that was emptied.
     let fetched;
     try {
       fetched = await this.db.query(
-        `SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? ORDER BY id LIMIT ?`,
+        `SELECT newest.max_id, fresh.* FROM (SELECT MAX(id) AS max_id FROM metric_records) AS newest
+         LEFT JOIN (SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? ORDER BY id LIMIT ?) AS fresh ON 1 = 1
+         ORDER BY fresh.id`,
         [this.cursor, BATCH_LIMIT],
       );
     } catch (err) {
@@ -112,8 +125,22 @@ export class LiveStream {
     }
     this.setDatabase(true);
 
+    const maxId = Number(fetched[0]?.max_id ?? 0);
+    if (maxId < this.cursor) {
+      // Truncated or emptied and refilled: the ids this stream handed out mean
+      // nothing any more. Start over on the next tick and make every client
+      // reconnect; their lastIds are now beyond the table, so they get a
+      // fresh history marked truncated and drop what they had.
+      this.log('warn', 'metric_records lost rows below the cursor (emptied?); starting over', { cursor: this.cursor, maxId });
+      this.counters.restarts += 1;
+      this.initialized = false;
+      this.reconnectAll = true;
+      return;
+    }
+    this.tableMaxId = maxId;
+
     const now = Date.now();
-    const rows = this.acceptInOrder(fetched, now);
+    const rows = this.acceptInOrder(fetched.filter((row) => row.id !== null), now);
     if (rows.length > 0) {
       this.remember(rows);
       this.io.to(LIVE).emit('metrics', { rows });
@@ -164,7 +191,13 @@ export class LiveStream {
     this.ringFloor = older ? Number(older.id) : 0;
     this.ring = state.newest.reverse().map(toWireRow);
     this.cursor = state.cursor;
+    this.tableMaxId = state.cursor;
+    this.gapSince.clear();
+    this.stored = { python: 0, node: 0 };
     for (const { route, n } of state.counts) this.stored[route] = Number(n);
+    this.window = [];
+    this.windowHead = 0;
+    this.windowCounts = { python: 0, node: 0 };
     for (const { route, received_at: receivedAt } of state.recent) {
       this.addToWindow(Date.parse(`${receivedAt.replace(' ', 'T')}Z`), route);
     }
@@ -230,9 +263,11 @@ export class LiveStream {
   serveHistory(socket) {
     if (!this.initialized || socket.data.catchingUp) return;
     const lastId = socket.data.requestedLastId;
-    if (lastId === null) {
+    // A lastId beyond every id in the table belongs to rows that are gone.
+    const unknown = lastId !== null && lastId > this.tableMaxId;
+    if (lastId === null || unknown) {
       const rows = this.historyLimit > 0 ? this.ring.slice(-this.historyLimit) : [];
-      const truncated = this.ringFloor > 0 || rows.length < this.ring.length;
+      const truncated = unknown || this.ringFloor > 0 || rows.length < this.ring.length;
       this.sendHistory(socket, rows, truncated, this.cursor);
     } else if (lastId >= this.ringFloor) {
       const missed = this.ringAfter(lastId);

@@ -25,6 +25,12 @@ test('gaps: a row waits for an open transaction holding a lower id, a rolled-bac
   assert.equal(overtaking, held + 1);
   await sleep(500);
   assert.deepEqual(viewer.ids, start, 'the newer row waits while the older id is uncommitted');
+  // A client that already has the held-back row (say, from another replica) is
+  // ahead of this server's cursor: an empty history, then only what follows.
+  const ahead = client(ws.url, { lastId: overtaking });
+  t.after(() => ahead.close());
+  await waitFor('history for the client ahead', () => ahead.histories.length === 1);
+  assert.deepEqual(ahead.histories[0], { rows: [], truncated: false });
   await slow.query('COMMIT');
   await waitFor('both rows', () => viewer.ids.length === 5);
   assert.deepEqual(viewer.ids, [...start, held, overtaking]);
@@ -38,6 +44,9 @@ test('gaps: a row waits for an open transaction holding a lower id, a rolled-bac
   assert.ok(Date.now() - t0 >= 2000, 'held for GAP_WAIT_MS');
   assert.equal(after, rolledBack + 1);
   assert.deepEqual(viewer.ids, [...start, held, overtaking, after]);
+  await waitFor('the client ahead gets the row after its lastId', () => ahead.ids.length === 1);
+  assert.deepEqual(ahead.ids, [after]);
+  assert.deepEqual(ahead.invalid, []);
   assertStrictlyIncreasing(assert, viewer.ids);
   assert.equal((await serverMetrics(ws.url)).ws_gaps_skipped_total, 1);
   assert.deepEqual(viewer.invalid, []);

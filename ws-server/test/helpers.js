@@ -50,6 +50,15 @@ export function mariadb(command) {
   return promisify(execFile)(`${PROJECT_ROOT}/scripts/mariadb.sh`, [command], { env: process.env });
 }
 
+// As the database's root user (what the application user may not do, e.g. TRUNCATE).
+export function rootSql(statement) {
+  return new Promise((resolve, reject) => {
+    const child = execFile(`${PROJECT_ROOT}/scripts/mariadb.sh`, ['sql'], { env: process.env }, (err, stdout) => (
+      err ? reject(err) : resolve(stdout)));
+    child.stdin.end(`${statement};\n`);
+  });
+}
+
 let sequence = 0;
 export function recordValues(route = sequence % 2 === 0 ? 'python' : 'node') {
   sequence += 1;

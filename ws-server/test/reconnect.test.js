@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, serverMetrics, sleep, startServer, waitFor,
+  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, rootSql, serverMetrics, sleep, startServer, waitFor,
 } from './helpers.js';
 
 // Inserts one row every `everyMs` until stopped; returns the ids in order.
@@ -83,4 +83,30 @@ test('reconnect: a lastId older than the in-memory ring is served by a bounded c
   const extraQueries = (after.ws_db_queries_total - before.ws_db_queries_total)
     - (after.ws_ticks_total - before.ws_ticks_total);
   assert.ok(extraQueries >= returning.length, `one catch-up query per returning client (got ${extraQueries})`);
+});
+
+test('reset: when the table is emptied under it, the stream starts over and clients get a fresh, truncated history', async (t) => {
+  const db = await openDb();
+  t.after(() => db.end());
+  await db.query('DELETE FROM metric_records');
+  await insertRows(db, 10);
+
+  const ws = await startServer({ TICK_MS: '50' });
+  t.after(() => ws.close());
+  const viewer = client(ws.url);
+  t.after(() => viewer.close());
+  await waitFor('history', () => viewer.histories.length === 1 && viewer.ids.length === 10);
+
+  await rootSql('TRUNCATE TABLE metric_records'); // ids start again at 1
+  const fresh = await insertRows(db, 3, 'node');
+  assert.deepEqual(fresh, [1, 2, 3]);
+  await waitFor('a fresh history after the reset', () => viewer.histories.length === 2, 10000);
+  await waitFor('the new rows', () => viewer.ids.length === 3);
+  assert.ok(viewer.disconnects >= 1);
+  assert.equal(viewer.histories[1].truncated, true);
+  assert.deepEqual(viewer.ids, fresh);
+  await waitFor('summary of the new table', () => viewer.summaries.at(-1).total === 3);
+  assert.equal(viewer.summaries.at(-1).routes.node.stored, 3);
+  assert.equal((await serverMetrics(ws.url)).ws_stream_restarts_total, 1);
+  assert.deepEqual(viewer.invalid, []);
 });
