@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -21,32 +22,46 @@ func main() {
 		log.Fatalf("agent: config: %v", err)
 	}
 	log.Printf("agent: config %s", cfg)
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if err := serve(ctx, cfg, func(addr string) { log.Printf("agent: listening on %s", addr) }); err != nil {
+		log.Fatalf("agent: %v", err)
+	}
+	log.Printf("agent: stopped")
+}
 
+// serve runs the agent until ctx ends, then shuts down gracefully: it stops accepting
+// and lets requests in flight finish (10 s at most).
+func serve(ctx context.Context, cfg agent.Config, listening func(addr string)) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	samplerCtx, stopSampler := context.WithCancel(context.Background())
+	defer stopSampler()
 	sampler := agent.NewCPUSampler(cfg.Collector(), cfg.CPUWindow)
-	sampler.Start(ctx)
+	sampled := sampler.Start(samplerCtx)
 	srv := &http.Server{
-		Addr:              cfg.Addr,
 		Handler:           agent.NewServer(sampler, agent.NewSnapshotReader(cfg.Collector(), cfg.SnapshotTTL)).Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Printf("agent: listening on %s", cfg.Addr)
+	go func() { errc <- srv.Serve(ln) }()
+	listening(ln.Addr().String())
 
 	select {
 	case err := <-errc:
-		log.Fatalf("agent: %v", err)
+		return err
 	case <-ctx.Done():
 	}
-	log.Printf("agent: shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatalf("agent: shutdown: %v", err)
+	err = srv.Shutdown(shutdownCtx)
+	stopSampler()
+	<-sampled
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
-	log.Printf("agent: stopped")
+	return nil
 }
