@@ -135,6 +135,10 @@ export class LiveStream {
       this.counters.restarts += 1;
       this.initialized = false;
       this.reconnectAll = true;
+      // Nothing more reaches the current connections; they are closed once the
+      // new state is loaded.
+      this.io.socketsLeave([LIVE, STREAMING]);
+      this.ahead.clear();
       return;
     }
     this.tableMaxId = maxId;
@@ -283,6 +287,7 @@ export class LiveStream {
   // come from the ring right after, in the same synchronous step.
   async catchUpFromDatabase(socket, lastId) {
     socket.data.catchingUp = true;
+    const restarts = this.counters.restarts;
     try {
       for (let attempt = 0; attempt < CATCHUP_ATTEMPTS; attempt += 1) {
         const bound = this.cursor;
@@ -290,7 +295,7 @@ export class LiveStream {
           `SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? AND id <= ? ORDER BY id DESC LIMIT ?`,
           [lastId, bound, this.catchupLimit + 1],
         );
-        if (socket.disconnected) return;
+        if (socket.disconnected || this.counters.restarts !== restarts) return;
         if (bound < this.ringFloor) continue; // the ring moved past `bound` meanwhile
         const truncated = newestFirst.length > this.catchupLimit;
         const rows = newestFirst.slice(0, this.catchupLimit).reverse().map(toWireRow);

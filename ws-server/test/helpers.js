@@ -92,7 +92,7 @@ export async function startServer(env = {}) {
 
 // A client that keeps what it received, the way the dashboard does: lastId for
 // reconnects, the ids in arrival order, and every event checked on arrival.
-export function client(url, { lastId = null, origin, reconnection = true } = {}) {
+export function client(url, { lastId = null, origin, reconnection = true, transports = ['websocket'] } = {}) {
   const state = {
     ids: [],
     lastId,
@@ -105,7 +105,7 @@ export function client(url, { lastId = null, origin, reconnection = true } = {})
     disconnects: 0,
   };
   const socket = connectClient(url, {
-    transports: ['websocket'],
+    transports,
     forceNew: true,
     reconnection,
     reconnectionDelay: 50,

@@ -94,8 +94,9 @@ test('reset: when the table is emptied under it, the stream starts over and clie
   const ws = await startServer({ TICK_MS: '50' });
   t.after(() => ws.close());
   const viewer = client(ws.url);
-  t.after(() => viewer.close());
-  await waitFor('history', () => viewer.histories.length === 1 && viewer.ids.length === 10);
+  const poller = client(ws.url, { transports: ['polling'] });
+  t.after(() => [viewer, poller].forEach((c) => c.close()));
+  await waitFor('history', () => [viewer, poller].every((c) => c.histories.length === 1 && c.ids.length === 10));
 
   await rootSql('TRUNCATE TABLE metric_records'); // ids start again at 1
   const fresh = await insertRows(db, 3, 'node');
@@ -109,4 +110,9 @@ test('reset: when the table is emptied under it, the stream starts over and clie
   assert.equal(viewer.summaries.at(-1).routes.node.stored, 3);
   assert.equal((await serverMetrics(ws.url)).ws_stream_restarts_total, 1);
   assert.deepEqual(viewer.invalid, []);
+  // Long-polling closes lazily: it must not see the new table's rows before its fresh history.
+  await waitFor('the polling client, too', () => poller.histories.length === 2 && poller.ids.length === 3, 10000);
+  assert.equal(poller.histories[1].truncated, true);
+  assert.deepEqual(poller.ids, fresh);
+  assert.deepEqual(poller.invalid, []);
 });
