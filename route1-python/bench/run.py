@@ -5,7 +5,7 @@
 3. route 1 (`python -m route1`), same uvicorn, same workers and pool size;
 at 150 users without think time (the load generator go-agent/bin/loadgen, one
 record per request, each with a fresh UUID), then route 1 at the spec's replay
-load (150 users, 1-4 s think time). Every phase checks that the table holds
+load (150 users, 1-4 s think time), with the bare server at that load too. Every phase checks that the table holds
 exactly as many rows as the 201s it got. Prints one JSON summary line last.
 
 Env: WORKERS (default 2), DB_POOL_SIZE (default 16), BENCH_SECONDS (default 20),
@@ -86,6 +86,20 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(f"{name} did not start; see {self.log.name}")
 
+    def cpu_seconds(self):
+        """User + system CPU of the server and its worker processes so far."""
+        ticks, pids = 0, [self.process.pid]
+        while pids:
+            pid = pids.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pids += [int(child) for child in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                continue
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=20)
@@ -115,15 +129,17 @@ def measured_phase(name, server_factory, records, **load_args):
     empty_table()
     server = server_factory()
     try:
+        cpu_before = server.cpu_seconds()
         result = load(server.url, records, **load_args)
+        cpu_ms_per_request = 1000 * (server.cpu_seconds() - cpu_before) / max(1, result["requests"])
     finally:
         server.stop()
     created = result["status"].get("201", 0)
     rows = row_count()
     say(f"{name}: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms,"
         f" p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, status {result['status']},"
-        f" rows {rows} (201s {created})")
-    return dict(result, name=name, rows=rows, rows_match_201s=rows == created)
+        f" rows {rows} (201s {created}), server CPU {cpu_ms_per_request:.3f} ms/request")
+    return dict(result, name=name, rows=rows, rows_match_201s=rows == created, cpu_ms_per_request=cpu_ms_per_request)
 
 
 def main():
@@ -144,8 +160,11 @@ def main():
     for round_number in range(1, ROUNDS + 1):
         bare_runs.append(measured_phase(f"bare round {round_number}", bare_server, records, **saturated))
         route_runs.append(measured_phase(f"route1 round {round_number}", route_server, records, **saturated))
-    replay = measured_phase("route1 replay", route_server, records, users=150, seconds=REPLAY_SECONDS,
-                            think=("1s", "4s"), spawn_rate=10)
+    replay_load = {"users": 150, "seconds": REPLAY_SECONDS, "think": ("1s", "4s"), "spawn_rate": 10}
+    # The bare server at the same replay load tells how much of the latency is
+    # the machine and the database (fsync per commit) rather than the route.
+    bare_replay = measured_phase("bare replay", bare_server, records, **replay_load)
+    replay = measured_phase("route1 replay", route_server, records, **replay_load)
 
     def mean(runs, key):
         return sum(run[key] for run in runs) / len(runs)
@@ -158,19 +177,26 @@ def main():
         "route_p50_ms": round(mean(route_runs, "p50_ms"), 2), "route_p95_ms": round(mean(route_runs, "p95_ms"), 2),
         "route_p99_ms": round(mean(route_runs, "p99_ms"), 2),
         "bare_p99_ms": round(mean(bare_runs, "p99_ms"), 2),
+        # Less sensitive to other load on the machine than req/s: what one request costs the server.
+        "bare_cpu_ms_per_request": round(mean(bare_runs, "cpu_ms_per_request"), 3),
+        "route_cpu_ms_per_request": round(mean(route_runs, "cpu_ms_per_request"), 3),
+        "route_to_bare_by_cpu": round(mean(bare_runs, "cpu_ms_per_request") / mean(route_runs, "cpu_ms_per_request"), 3),
         "route_to_bare": round(route_rps / bare_rps, 3),
         "route_to_db_ceiling": round(route_rps / ceiling["rows_per_s"], 3),
         "bare_to_db_ceiling": round(bare_rps / ceiling["rows_per_s"], 3),
         "replay_rps": replay["rps"], "replay_p50_ms": replay["p50_ms"], "replay_p99_ms": replay["p99_ms"],
         "replay_errors": replay["errors"], "replay_status": replay["status"],
-        "rows_match_201s": all(run["rows_match_201s"] for run in bare_runs + route_runs + [replay]),
+        "bare_replay_p50_ms": bare_replay["p50_ms"], "bare_replay_p99_ms": bare_replay["p99_ms"],
+        "rows_match_201s": all(run["rows_match_201s"] for run in bare_runs + route_runs + [bare_replay, replay]),
         "goal_route_to_bare_0_8": route_rps / bare_rps >= 0.8,
         "goal_replay_p99_under_15ms": replay["p99_ms"] < 15 and replay["errors"] == 0,
     }
     (WORK_DIR / "result.json").write_text(json.dumps(summary, indent=2))
-    say(f"route1/bare {summary['route_to_bare']:.2f}x, route1/db-ceiling {summary['route_to_db_ceiling']:.2f}x,"
+    say(f"route1/bare {summary['route_to_bare']:.2f}x by req/s, {summary['route_to_bare_by_cpu']:.2f}x by server"
+        f" CPU per request; route1/db-ceiling {summary['route_to_db_ceiling']:.2f}x,"
         f" bare/db-ceiling {summary['bare_to_db_ceiling']:.2f}x; replay p50 {replay['p50_ms']:.1f} ms,"
-        f" p99 {replay['p99_ms']:.1f} ms, errors {replay['errors']}")
+        f" p99 {replay['p99_ms']:.1f} ms, errors {replay['errors']} (bare at replay: p50"
+        f" {bare_replay['p50_ms']:.1f} ms, p99 {bare_replay['p99_ms']:.1f} ms)")
     print(json.dumps(summary))
     mariadb("down")
     if not summary["rows_match_201s"]:

@@ -15,6 +15,7 @@ class JsonFormatter(logging.Formatter):
                     + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "route": ROUTE_NAME,
             "message": record.getMessage(),
         }
