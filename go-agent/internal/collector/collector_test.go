@@ -146,3 +146,17 @@ func TestParseStatStateRejectsGarbage(t *testing.T) {
 		}
 	}
 }
+
+// The lines the real modules printed in their QEMU test parse as the module contract.
+func TestRealModuleOutput(t *testing.T) {
+	c := tree("module-qemu")
+	cpu, _, errCPU := ReadCPU(c)
+	ram, _, errRAM := ReadRAM(c)
+	procs, _, errProcs := ReadProcs(c)
+	if err := errors.Join(errCPU, errRAM, errProcs); err != nil {
+		t.Fatal(err)
+	}
+	if cpu.CPUs != 2 || cpu.Busy != 4984000000 || ram.TotalMiB != 203 || ram.UsedPercent != 11.97 || procs.Zombie != 3 || procs.Stopped != 2 {
+		t.Fatalf("%+v %+v %+v", cpu, ram, procs)
+	}
+}
