@@ -8,6 +8,7 @@ when any check failed.
 """
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -106,6 +107,22 @@ def check_build(c, build_log, checkpatch_log):
     c.check(len(totals) == 3 and len(clean) == 3,
             "checkpatch.pl --strict: 0 errors, 0 warnings, 0 checks in all 3 sources",
             "; ".join(totals) or log.strip()[-300:] or "no checkpatch output")
+
+
+def check_scripts(c, shellcheck_log, dry_run_log, carnet):
+    log = Path(shellcheck_log).read_text(errors="replace") if Path(shellcheck_log).exists() else None
+    c.check(log == "", "shellcheck: install.sh and test scripts are clean", (log or "no log")[:300])
+    log = Path(dry_run_log).read_text(errors="replace") if Path(dry_run_log).exists() else ""
+    kver = os.uname().release
+    names = [f"{kind}_{carnet}" for kind in KEYS]
+    steps = [f"/lib/modules/{kver}/extra/{name}.ko" for name in names]
+    steps += [f"+ depmod -a {kver}",
+              "+ write /etc/modules-load.d/so1-monitor.conf: " + " ".join(names)]
+    steps += [f"+ modprobe {name}" for name in names]
+    missing = [step for step in steps if step not in log]
+    c.check(not missing and f"installed for {kver}" in log,
+            "install.sh dry run: .ko files in extra/, depmod, modules-load.d, modprobe",
+            f"missing {missing}: {log[-300:]}")
 
 
 def check_files(c, sections, files):
@@ -280,11 +297,14 @@ def main():
     parser.add_argument("--vcpus", type=int, default=2)
     parser.add_argument("--build-log", required=True)
     parser.add_argument("--checkpatch-log", required=True)
+    parser.add_argument("--shellcheck-log", required=True)
+    parser.add_argument("--install-dry-run-log", required=True)
     parser.add_argument("--console-log")
     args = parser.parse_args()
 
     c = Checker()
     check_build(c, args.build_log, args.checkpatch_log)
+    check_scripts(c, args.shellcheck_log, args.install_dry_run_log, args.carnet)
 
     data = Path(args.data_log)
     sections = parse_sections(data.read_text(errors="replace") if data.exists() else "")

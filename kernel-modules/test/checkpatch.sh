@@ -7,7 +7,7 @@
 set -euo pipefail
 
 module_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=../../scripts/env.sh
+# shellcheck disable=SC1091 # the project's env loader, linted where it lives
 source "$module_dir/../scripts/env.sh"
 
 kver="${1:-}"

@@ -1,4 +1,6 @@
 #!/bin/busybox sh
+# busybox ash is checked as dash, whose read lacks the -n and -t that ash has.
+# shellcheck shell=dash disable=SC3045
 # /init of the QEMU test guest: sets up zombies, stopped processes and CPU
 # load, loads the modules and dumps raw readings to the data port (ttyS1)
 # between "@@BEGIN name" and "@@END name" markers. It judges nothing itself:
@@ -13,6 +15,7 @@ mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 exec 3>/dev/ttyS1
 
+carnet="${carnet:?carnet=... missing from the kernel command line}"
 CPU=/proc/cpu_$carnet
 RAM=/proc/ram_$carnet
 PROCESOS=/proc/procesos_$carnet
@@ -59,7 +62,7 @@ meminfo() {
 read_many() {
 	i=0
 	while [ "$i" -lt "$2" ]; do
-		read -r -n 1 byte <"$1"
+		read -r -n 1 _ <"$1"
 		i=$((i + 1))
 	done
 }

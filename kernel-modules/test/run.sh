@@ -6,11 +6,11 @@
 set -euo pipefail
 
 module_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=../../scripts/env.sh
+# shellcheck disable=SC1091 # the project's env loader, linted where it lives
 source "$module_dir/../scripts/env.sh"
 
 "$PROJECT_ROOT/scripts/ensure-packages.sh" linux-headers-amd64 linux-image-amd64 \
-  qemu-system-x86 busybox-static cpio make gcc python3
+  qemu-system-x86 busybox-static cpio make gcc python3 shellcheck
 
 # The kernel ABI (e.g. 6.1.0-56-amd64) both meta-packages point at.
 abi_of() {
@@ -24,36 +24,44 @@ fi
 
 work="$RUN_DIR/kernel-modules"
 build="$work/build"
+build_control="$work/build-control"
 initramfs="$work/initramfs"
-mkdir -p "$work"
-rm -rf "$build" "$initramfs"
-mkdir -p "$build"
+rm -rf "$build" "$build_control" "$initramfs"
+mkdir -p "$build" "$build_control"
+
+# Lint while the rest runs: checkpatch, shellcheck, and a dry run of the
+# install path, which cannot run here for real (the host kernel has no
+# module support); each result is judged by the checker at the end.
+(
+  "$module_dir/test/checkpatch.sh" "$kver" >"$work/checkpatch.log" 2>&1
+  shellcheck "$module_dir/install.sh" "$module_dir"/test/*.sh >"$work/shellcheck.log" 2>&1
+  DRY_RUN=1 CARNET="$CARNET" "$module_dir/install.sh" install >"$work/install-dry-run.log" 2>&1
+) &
+lint_pid=$!
+trap 'kill "$lint_pid" 2>/dev/null || true' EXIT
 
 # Build a copy under RUN_DIR, so the source tree stays clean and a user's own
-# build is never overwritten.
+# build is never overwritten; the leak check's negative control alongside.
 cp "$module_dir"/*.c "$module_dir/Kbuild" "$module_dir/Makefile" "$build/"
+cp "$module_dir"/test/leak-control/* "$build_control/"
 echo "building for $kver with W=1 (CARNET=$CARNET)"
-if ! make -C "$build" KVER="$kver" CARNET="$CARNET" W=1 >"$work/build.log" 2>&1; then
-  cat "$work/build.log" >&2
-  echo "error: build failed" >&2
-  exit 1
-fi
-
-# The negative control for the leak check, built the same way.
-cp -r "$module_dir/test/leak-control" "$build/leak-control"
-if ! make -C "/lib/modules/$kver/build" M="$build/leak-control" modules >"$work/build-control.log" 2>&1; then
-  cat "$work/build-control.log" >&2
-  echo "error: build of the leak control module failed" >&2
-  exit 1
-fi
-
-"$module_dir/test/checkpatch.sh" "$kver" >"$work/checkpatch.log" 2>&1 || true
+make -C "$build" KVER="$kver" CARNET="$CARNET" W=1 >"$work/build.log" 2>&1 &
+build_pid=$!
+make -C "/lib/modules/$kver/build" M="$build_control" modules >"$work/build-control.log" 2>&1 &
+build_control_pid=$!
+for job in "$build_pid:build.log" "$build_control_pid:build-control.log"; do
+  if ! wait "${job%%:*}"; then
+    cat "$work/${job#*:}" >&2
+    echo "error: build failed, see $work/${job#*:}" >&2
+    exit 1
+  fi
+done
 
 mkdir -p "$initramfs"/{bin,dev,proc,sys,lib/modules/control}
 cp /bin/busybox "$initramfs/bin/busybox"
 cp "$module_dir/test/guest-init.sh" "$initramfs/init"
 cp "$build"/{cpu,ram,procesos}_"$CARNET".ko "$initramfs/lib/modules/"
-cp "$build/leak-control/leak_control.ko" "$initramfs/lib/modules/control/"
+cp "$build_control/leak_control.ko" "$initramfs/lib/modules/control/"
 (cd "$initramfs" && find . | cpio -o -H newc -R 0:0 --quiet) >"$work/initramfs.cpio"
 
 echo "booting $kver in QEMU (TCG, 2 vCPUs)"
@@ -70,6 +78,8 @@ if [[ $status -ne 0 ]]; then
   tail -n 30 "$work/console.log" >&2 || true
 fi
 
+wait "$lint_pid" || true
 python3 "$module_dir/test/check_guest_output.py" --carnet "$CARNET" --kver "$kver" \
   --build-log "$work/build.log" --checkpatch-log "$work/checkpatch.log" \
+  --shellcheck-log "$work/shellcheck.log" --install-dry-run-log "$work/install-dry-run.log" \
   --console-log "$work/console.log" "$work/data.log"
