@@ -125,7 +125,7 @@ def service(database):
     running.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def client(service):
     with Client(base_url=service.url, timeout=10) as http:
         yield http

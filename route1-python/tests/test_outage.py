@@ -1,8 +1,11 @@
 """The database killed mid-run: 503 with Retry-After within 2 s, no hang, no
 lost record, and recovery without restarting the route."""
+import os
+import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from conftest import Client, example
 
@@ -88,3 +91,22 @@ def test_connections_left_stale_by_a_restart_are_replaced_without_an_error(servi
             record_id, response, _ = post_one(http)
             assert response.status_code == 201, response.text
         assert database.count(f"record_id = '{record_id}'") == 1
+
+
+def test_a_hung_database_gets_503_within_2_s_and_no_hang(service, database):
+    """SIGSTOP: the server still accepts TCP connections but answers nothing."""
+    pid = int((Path(database.env["MARIADB_DIR"]) / "mysqld.pid").read_text())
+    with Client(base_url=service.url, timeout=10) as http:
+        assert post_one(http)[1].status_code == 201
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for _ in range(2):  # a pooled connection, then a new one
+                _, response, elapsed = post_one(http)
+                assert response.status_code == 503 and response.headers["retry-after"]
+                assert elapsed < ANSWER_BUDGET_S
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 20
+        while post_one(http)[1].status_code != 201:
+            assert time.monotonic() < deadline, "the route did not recover"
+            time.sleep(0.1)
