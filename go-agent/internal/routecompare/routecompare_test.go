@@ -10,6 +10,8 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -280,4 +282,27 @@ func TestSVGIsWellFormed(t *testing.T) {
 			t.Errorf("SVG lacks %q", label)
 		}
 	}
+}
+
+// The exposition text of the routes' real libraries parses to the same figures.
+func TestRealLibraryExposition(t *testing.T) {
+	var urls []LocalRoute
+	for _, f := range []struct{ route, file string }{{"python", "python-prometheus_client.txt"}, {"node", "node-prom-client.txt"}} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "route-metrics", f.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(data) }))
+		defer srv.Close()
+		urls = append(urls, LocalRoute{f.route, srv.URL})
+	}
+	stats, err := ScrapeLocal(context.Background(), http.DefaultClient, urls, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approx(t, "python requests (the GET excluded)", stats[0].Requests, 10)
+	approx(t, "python p50", stats[0].Quantile(0.5), 2.5+2.5*5.0/10)
+	approx(t, "node requests", stats[1].Requests, 30)
+	approx(t, "node p99", stats[1].Quantile(0.99), 5+5*29.7/30)
+	approx(t, "split", SplitPercents(stats)[1], 75)
 }
