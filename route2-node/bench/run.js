@@ -16,7 +16,7 @@ const USERS = 150;
 const SATURATION = process.env.BENCH_DURATION || '10s';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const REPLAY = process.env.BENCH_REPLAY_DURATION || '40s';
-const WARMUP = '3s';
+const WARMUP = '2s';
 
 // The server's stdout goes straight to a file, so that reading its log costs
 // this process nothing during the run; the port comes from its 'listening' line.
@@ -74,15 +74,18 @@ async function main() {
   // The machine is shared: bare and route run in alternation, ROUNDS times, and
   // each round's route/bare ratio is taken while both saw the same background.
   const bare = await startServer(path.join(__dirname, 'bare-server.js'), {}, path.join(OUT_DIR, 'bare.log'));
-  const route = await startServer(path.join(ROOT, 'src/server.js'), { LOG_LEVEL: 'info' }, path.join(OUT_DIR, 'route.log'));
+  const routeLog = path.join(OUT_DIR, 'route.log');
+  const route = await startServer(path.join(ROOT, 'src/server.js'), { LOG_LEVEL: 'info' }, routeLog);
   const urls = { bare: `http://127.0.0.1:${bare.port}/api/metrics`, route: `http://127.0.0.1:${route.port}/api/metrics` };
   const runs = { bare: [], route: [] };
   let replay;
   try {
-    for (const name of ['bare', 'route']) loadgen(urls[name], records, ['-duration', WARMUP]);
     for (let round = 1; round <= ROUNDS; round += 1) {
-      for (const name of ['bare', 'route']) {
-        console.error(`bench: round ${round}/${ROUNDS}, ${name}: ${USERS} users without think time for ${SATURATION}...`);
+      // Alternate which goes first (bare-route, route-bare, ...), and warm each one
+      // up right before its measured run, so that neither gains from its position.
+      for (const name of round % 2 ? ['bare', 'route'] : ['route', 'bare']) {
+        console.error(`bench: round ${round}/${ROUNDS}, ${name}: warm-up ${WARMUP}, then ${USERS} users without think time for ${SATURATION}...`);
+        loadgen(urls[name], records, ['-duration', WARMUP]);
         const before = await rows();
         const run = loadgen(urls[name], records, ['-duration', SATURATION]);
         run.table_rows_added = (await rows()) - before;
@@ -90,7 +93,16 @@ async function main() {
       }
     }
     console.error(`bench: route, replay load: ${USERS} users, think 1-4 s, for ${REPLAY}...`);
+    const logLinesBefore = fs.readFileSync(routeLog, 'utf8').split('\n').length - 1;
     replay = loadgen(urls.route, records, ['-duration', REPLAY, '-spawn-rate', '50', '-think-min', '1s', '-think-max', '4s']);
+    // The route's own view of the same requests (its access log's `ms`): what the
+    // client saw beyond it is queueing on the shared machine and the load generator.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const served = fs.readFileSync(routeLog, 'utf8').split('\n').slice(logLinesBefore).filter(Boolean)
+      .map((line) => JSON.parse(line)).filter((e) => e.msg === 'request' && e.path === '/api/metrics').map((e) => e.ms)
+      .sort((x, y) => x - y);
+    const pct = (q) => served[Math.min(served.length - 1, Math.ceil(q * served.length) - 1)];
+    replay.route_side = { requests: served.length, p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: served[served.length - 1] };
   } finally {
     await bare.stop();
     await route.stop();
@@ -126,6 +138,7 @@ async function main() {
     console.log(line(`round ${i + 1} route 2 (node)`, runs.route[i]));
   });
   console.log(line('route 2 replay (1-4 s think)', replay));
+  console.log(`${' '.repeat(31)}inside the route (its log): p50 ${replay.route_side.p50_ms} ms  p99 ${replay.route_side.p99_ms} ms  max ${replay.route_side.max_ms} ms over ${replay.route_side.requests} requests`);
   console.log(`route/bare per round ${ratios.map((x) => f(x, 3)).join(' ')}, median ${f(results.ratios.route_vs_bare, 3)}; ` +
     `best route/db-ceiling ${f(results.ratios.route_vs_db_ceiling, 3)}, best bare/db-ceiling ${f(results.ratios.bare_vs_db_ceiling, 3)}`);
   console.log(`checks ${JSON.stringify(results.checks)}`);

@@ -26,6 +26,9 @@ function createApp({ validateBody, store, metrics, logger }) {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // Paths match exactly, as in route 1: /API/metrics and /api/metrics/ are not /api/metrics.
+  app.enable('case sensitive routing');
+  app.enable('strict routing');
   // Strict UTF-8; a byte order mark is kept, so JSON.parse refuses it (RFC 8259 forbids it; route 1 too).
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -114,6 +114,9 @@ test('unknown paths are 404 and other methods 405, in the contract error shape, 
   assert.equal(missing.status, 404);
   assert.equal(missing.headers.get('x-route'), 'node');
   assert.equal((await missing.json()).error, 'not_found');
+  for (const near of ['/API/metrics', '/api/metrics/']) {
+    assert.equal((await fetch(`${service.url}${near}`, { method: 'POST' })).status, 404, near);
+  }
   const wrongMethod = await fetch(`${service.url}/api/metrics`);
   assert.equal(wrongMethod.status, 405);
   assert.equal(wrongMethod.headers.get('allow'), 'POST');
