@@ -110,6 +110,10 @@ def finish_local_share(environment):
     replay.finished = True
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
+        # Flush this worker's stats ahead of the done message (same socket, so
+        # the master gets them first): the master quits on the last done
+        # message, and Locust's own final report at quit can arrive too late.
+        runner._send_stats()
         runner.send_message(DONE_MESSAGE, replay.tally.as_dict())
     else:
         write_summary(environment, {"local": replay.tally.as_dict()})

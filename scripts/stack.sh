@@ -217,8 +217,8 @@ http {
   # The 50/50 split: plain round robin over the two routes. A route that
   # fails is left out for fail_timeout, so its share goes to the other one.
   upstream ingest_routes {
-    server 127.0.0.1:$ROUTE1_PORT max_fails=1 fail_timeout=5s;
-    server 127.0.0.1:$ROUTE2_PORT max_fails=1 fail_timeout=5s;
+    server 127.0.0.1:$ROUTE1_PORT max_fails=1 fail_timeout=2s;
+    server 127.0.0.1:$ROUTE2_PORT max_fails=1 fail_timeout=2s;
     keepalive 64;
   }
 
