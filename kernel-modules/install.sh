@@ -9,13 +9,15 @@
 #   ./install.sh status            what is installed and loaded
 #
 # Environment: CARNET (default 202000000) names the modules and /proc files;
-# DRY_RUN=1 prints every command that changes the system instead of running it.
+# DRY_RUN=1 prints every command that changes the system instead of running it
+# (the build itself, in a scratch folder, still runs when the headers exist);
+# KVER (default: uname -r) exists for that dry run against another kernel.
 # After a kernel upgrade, run `install` again under the new kernel.
 set -euo pipefail
 
 CARNET="${CARNET:-202000000}"
 DRY_RUN="${DRY_RUN:-0}"
-KVER="$(uname -r)"
+KVER="${KVER:-$(uname -r)}"
 MODULES_LOAD_CONF=/etc/modules-load.d/so1-monitor.conf
 module_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build_dir=""
@@ -62,19 +64,42 @@ install_packages() {
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 }
 
+# The compiler the kernel was built with, e.g. "x86_64-linux-gnu-gcc-12" on
+# Ubuntu 22.04's HWE kernels, where the default gcc is 11 and the headers'
+# Makefile names gcc-12: install that gcc-N when it is missing.
+kernel_compiler() {
+  local config="/lib/modules/$KVER/build/include/config/auto.conf" text
+  [[ -r "$config" ]] || return 0
+  text="$(sed -nE 's/^CONFIG_CC_VERSION_TEXT="?([^ "]+).*/\1/p' "$config")"
+  [[ "$text" =~ gcc-[0-9]+$ ]] && echo "$text"
+  return 0
+}
+
+install_kernel_compiler() {
+  local compiler
+  compiler="$(kernel_compiler)"
+  [[ -n "$compiler" ]] || return 0
+  command -v "$compiler" >/dev/null && return 0
+  run env DEBIAN_FRONTEND=noninteractive apt-get install -y "gcc-${compiler##*gcc-}"
+}
+
 do_install() {
   require_root install
   [[ "$CARNET" =~ ^[A-Za-z0-9]+$ ]] || die "CARNET must be letters and digits only, got '$CARNET'"
   install_packages
+  install_kernel_compiler
 
   # Build in a scratch copy so that the checkout gets no root-owned files.
   build_dir="$(mktemp -d)"
   trap 'rm -rf "$build_dir"' EXIT
   cp "$module_dir"/*.c "$module_dir/Kbuild" "$module_dir/Makefile" "$build_dir/"
-  if [[ "$DRY_RUN" == 1 ]]; then
-    echo "+ make -C $build_dir KVER=$KVER CARNET=$CARNET"
+  local make_args=(-C "$build_dir" KVER="$KVER" CARNET="$CARNET") compiler
+  compiler="$(kernel_compiler)"
+  [[ -n "$compiler" ]] && make_args+=(CC="$compiler")
+  if [[ "$DRY_RUN" == 1 && ! -d "/lib/modules/$KVER/build" ]]; then
+    echo "+ make ${make_args[*]}"
   else
-    make -C "$build_dir" KVER="$KVER" CARNET="$CARNET"
+    make "${make_args[@]}"
   fi
 
   local name extra="/lib/modules/$KVER/extra"
