@@ -326,11 +326,21 @@ cmd_load() {
   echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent"
   "$PROJECT_ROOT/locust/run-phase.sh" collect
   echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through the ingress"
-  local replay_status=0
-  "$PROJECT_ROOT/locust/run-phase.sh" "$phase" || replay_status=$?
-  "$PROJECT_ROOT/locust/.venv/bin/python" "$PROJECT_ROOT/locust/summary.py"
+  local status=0 replay_started
+  replay_started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  "$PROJECT_ROOT/locust/run-phase.sh" "$phase" || status=$?
+  "$PROJECT_ROOT/locust/.venv/bin/python" "$PROJECT_ROOT/locust/summary.py" || status=1
+  echo
+  echo "== route comparison (the routes' own Prometheus metrics since they started; rows stored since the replay began)"
+  make --no-print-directory -s -C "$PROJECT_ROOT/go-agent" routecompare || status=1
+  "$PROJECT_ROOT/go-agent/bin/routecompare" -mode local \
+    -routes "python=http://127.0.0.1:$ROUTE1_PORT/metrics,node=http://127.0.0.1:$ROUTE2_PORT/metrics" \
+    -db -since "$replay_started" -svg "$RUN_DIR/routecompare.svg" \
+    -title "Route comparison, replay of $(date -u -d "$replay_started" '+%Y-%m-%d %H:%M') UTC" || status=1
+  echo "chart: $RUN_DIR/routecompare.svg"
+  echo
   echo "the stack stays up; dashboard: http://127.0.0.1:$DASHBOARD_PORT   (stop it: scripts/stack.sh down)"
-  return "$replay_status"
+  return "$status"
 }
 
 case "${1:-}" in

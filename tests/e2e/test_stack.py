@@ -119,7 +119,7 @@ def stack():
 def collected(stack):
     """The main job with small numbers: `stack.sh load`, its replay distributed
     over a master and two workers."""
-    for stale in ("records.json", "replay-summary.json"):
+    for stale in ("records.json", "replay-summary.json", "routecompare.svg"):
         (RUN_DIR / stale).unlink(missing_ok=True)
     result = run([STACK, "load"], timeout=300, env={
         "COLLECT_USERS": "30", "COLLECT_RATE": "30", "COLLECT_TIME": "20s", "COLLECT_MAX_RECORDS": "60",
@@ -149,6 +149,9 @@ def test_every_record_replayed_is_stored_once_with_an_even_split(collected):
     python_share = per_route.get("python", 0) / rows
     assert 0.40 <= python_share <= 0.60, f"split {per_route}"
     assert "records collected   60" in output and "records stored      60" in output
+    comparison = [line.split() for line in output.splitlines() if line.split()[:1] in (["python"], ["node"])]
+    assert len(comparison) == 4, output  # one row per route in the summary, one in routecompare's table
+    assert (RUN_DIR / "routecompare.svg").read_text().lstrip().startswith("<")
     routes = summary["routes"]  # Locust's stats, by the X-Route that answered
     assert routes["python"]["requests"] >= per_route["python"] and routes["node"]["requests"] >= per_route["node"]
 
