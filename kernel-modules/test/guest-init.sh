@@ -67,6 +67,27 @@ read_many() {
 	done
 }
 
+# Waits (up to about 20 s on a slow host) until /proc shows at least $1
+# zombies and $2 stopped processes, so no count changes during the checks.
+wait_for_states() {
+	tries=0
+	while [ "$tries" -lt 100 ]; do
+		zombies=0
+		stopped=0
+		for dir in /proc/[0-9]*; do
+			read -r stat 2>/dev/null <"$dir/stat" || continue
+			rest=${stat##*") "}
+			case "${rest%% *}" in
+			Z) zombies=$((zombies + 1)) ;;
+			T | t) stopped=$((stopped + 1)) ;;
+			esac
+		done
+		[ "$zombies" -ge "$1" ] && [ "$stopped" -ge "$2" ] && return 0
+		read -r -t 0.2 _ </dev/ttyS1
+		tries=$((tries + 1))
+	done
+}
+
 # Waits 0.3 s without forking (no input ever arrives on the data port), so
 # that frees deferred to RCU after the last close have run.
 settle() {
@@ -100,7 +121,7 @@ main() {
 	kill -STOP $!
 	sleep 1000 &
 	kill -STOP $!
-	sleep 1
+	wait_for_states 3 2
 
 	begin insmod
 	for module in /lib/modules/*.ko /lib/modules/control/*.ko; do
