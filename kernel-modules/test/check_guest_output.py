@@ -97,7 +97,10 @@ def section(sections, name, c):
 
 def check_build(c, build_log, checkpatch_log):
     log = Path(build_log).read_text(errors="replace") if Path(build_log).exists() else ""
-    warnings = [l for l in log.splitlines() if re.search(r"\b(warning|error):", l)]
+    # Compiler and modpost diagnostics; make's own notes are not the build's.
+    warnings = [l for l in log.splitlines()
+                if re.search(r"\b(warning|error):", l, re.I)
+                and not re.match(r"make(\[\d+\])?: ", l)]
     c.check(bool(log) and not warnings, "build with W=1 prints no warning",
             "; ".join(warnings[:5]) or "no build log")
     log = Path(checkpatch_log).read_text(errors="replace") if Path(checkpatch_log).exists() else ""

@@ -9,6 +9,10 @@ module_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck disable=SC1091 # the project's env loader, linted where it lives
 source "$module_dir/../scripts/env.sh"
 
+# The builds below are independent of any make that called this script
+# (its -j, -k or jobserver would only leak in through these variables).
+unset MAKEFLAGS MFLAGS MAKELEVEL
+
 "$PROJECT_ROOT/scripts/ensure-packages.sh" linux-headers-amd64 linux-image-amd64 \
   qemu-system-x86 busybox-static cpio make gcc python3 shellcheck
 
