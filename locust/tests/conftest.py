@@ -27,6 +27,7 @@ class Recorder(ThreadingHTTPServer):
         self.accepted = Counter()  # id -> 201s sent
         self.routes = Counter()
         self.fail_first_attempt_every = 0  # answer 503 to the first POST of every n-th id
+        self.agent_down = False  # answer 500 to every GET
         self.seen = 0
 
     @property
@@ -51,6 +52,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path != "/api/metrics":
             return self.answer(404, {"error": "not_found"})
+        if self.server.agent_down:
+            return self.answer(500, {"error": "internal_error"})
         self.answer(200, dict(EXAMPLE_RECORD, fuente="recorder"))
 
     def do_POST(self):

@@ -70,6 +70,14 @@ def test_records_file_stays_a_valid_array_while_running_and_after_sigkill(record
     assert reads > 10
 
 
+def test_collect_fails_when_the_agent_gives_nothing(recorder, tmp_path):
+    recorder.agent_down = True
+    records_file = tmp_path / "records.json"
+    result = run_locust(collect_args(recorder, records_file, "-u", "5", "-r", "5", "-t", "3s"))
+    assert result.returncode == 1
+    assert json.loads(records_file.read_text()) == []
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
