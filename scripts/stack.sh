@@ -6,7 +6,8 @@
 #                             nginx (the ingress and 50/50 split), ws-server,
 #                             dashboard; then print the URLs. Idempotent.
 #   scripts/stack.sh load     the main job on a running stack: Locust collect,
-#                             Locust replay, then the summary (locust/summary.py)
+#                             Locust replay, the summary (locust/summary.py),
+#                             then go-agent's routecompare (table + SVG chart)
 #   scripts/stack.sh down     stop every process `up` started (whole process
 #                             groups, by PID); MariaDB keeps its data
 #   scripts/stack.sh status   what runs, by PID; exit 1 when something is down
