@@ -27,14 +27,19 @@ begin() {
 }
 end() { echo "@@END $1" >&3; }
 
-# "pid state" for every /proc/[pid], from the state field of its stat file
-# (after the last ") ", since the command name may hold spaces or parens).
+# Sets $state to the state letter in $1/stat: the field after the last ") ",
+# since the command name may hold spaces or parens. Fails if it has exited.
+read_state() {
+	read -r stat 2>/dev/null <"$1/stat" || return 1
+	state=${stat##*") "}
+	state=${state%% *}
+}
+
+# "pid state" for every /proc/[pid].
 dump_states() {
 	begin "$1"
 	for dir in /proc/[0-9]*; do
-		read -r stat 2>/dev/null <"$dir/stat" || continue
-		rest=${stat##*") "}
-		echo "${dir#/proc/} ${rest%% *}" >&3
+		read_state "$dir" && echo "${dir#/proc/} $state" >&3
 	done
 	end "$1"
 }
@@ -75,9 +80,8 @@ wait_for_states() {
 		zombies=0
 		stopped=0
 		for dir in /proc/[0-9]*; do
-			read -r stat 2>/dev/null <"$dir/stat" || continue
-			rest=${stat##*") "}
-			case "${rest%% *}" in
+			read_state "$dir" || continue
+			case "$state" in
 			Z) zombies=$((zombies + 1)) ;;
 			T | t) stopped=$((stopped + 1)) ;;
 			esac
