@@ -1,22 +1,69 @@
 # The root Makefile only calls the components' own Makefiles and scripts.
 # The two commands a newcomer needs: `make up` and `make test`.
 SHELL := /bin/bash
+WORKERS ?= 2
 
-.PHONY: up down test bench test-contracts
+.PHONY: up down status test bench docs-check load-distributed \
+	test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
+	test-ws test-dashboard test-mesh test-locust test-e2e \
+	bench-agent bench-routes bench-ws
 
-## up: start the local stack (grows with every component)
+## up: start the local stack, run Locust collect and replay, print the summary
 up:
-	scripts/mariadb.sh up
+	scripts/stack.sh up
+	scripts/stack.sh load
 
 ## down: stop every process `make up` started; the database keeps its data
 down:
-	scripts/mariadb.sh down
+	scripts/stack.sh down
 
-## test: every component's tests, each of which installs what it needs
-test: test-contracts
+status:
+	scripts/stack.sh status
+
+## load-distributed: the whole job, its replay run by a Locust master and WORKERS local workers
+load-distributed:
+	scripts/stack.sh up
+	LOCUST_WORKERS=$(WORKERS) scripts/stack.sh load
+
+## test: every component's tests; each installs what it needs and starts its own servers
+test: test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
+	test-ws test-dashboard test-mesh test-locust test-e2e docs-check
 
 test-contracts:
 	$(MAKE) -C contracts test
+test-kernel:
+	$(MAKE) -C kernel-modules test
+test-agent:
+	$(MAKE) -C go-agent test
+test-route1:
+	$(MAKE) -C route1-python test
+test-route2:
+	$(MAKE) -C route2-node test
+test-route-parity:
+	$(MAKE) -C tests/route-parity test
+test-ws:
+	$(MAKE) -C ws-server test
+test-dashboard:
+	$(MAKE) -C web-dashboard test
+test-mesh:
+	$(MAKE) -C mesh test
+test-locust:
+	$(MAKE) -C locust test
+test-e2e:
+	$(MAKE) -C tests/e2e test
 
-## bench: every benchmark, each printing ratios against its baseline
-bench:
+## docs-check: every file and command that the manual and the README name exists
+docs-check:
+	python3 -m unittest discover -s scripts/tests
+	python3 scripts/docs-check.py README.md docs/manual.md
+
+## bench: every benchmark, each printing ratios against a baseline run in the same process
+bench: bench-agent bench-routes bench-ws
+
+bench-agent:
+	$(MAKE) -C go-agent bench
+bench-routes:
+	$(MAKE) -C route1-python bench
+	$(MAKE) -C route2-node bench
+bench-ws:
+	$(MAKE) -C ws-server bench
