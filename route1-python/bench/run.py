@@ -14,6 +14,7 @@ bare and route alternate, so that the machine's other load hits both alike).
 """
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,7 +23,6 @@ from pathlib import Path
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 ROOT = SERVICE_DIR.parent
-LOADGEN = ROOT / "go-agent/bin/loadgen"
 
 
 def project_env():
@@ -38,6 +38,7 @@ BENCH_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 REPLAY_SECONDS = int(os.environ.get("REPLAY_SECONDS", "60"))
 ROUNDS = int(os.environ.get("ROUNDS", "2"))
 WORK_DIR = Path(ENV["RUN_DIR"]) / "bench-route1"
+LOADGEN = WORK_DIR / "loadgen"
 DB_ENV = dict(ENV, MARIADB_DIR=f"{ENV['RUN_DIR']}/bench-route1-mariadb", DB_HOST="127.0.0.1",
               DB_PORT=os.environ.get("BENCH_DB_PORT", "3325"))
 
@@ -145,6 +146,8 @@ def measured_phase(name, server_factory, records, **load_args):
 def main():
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     subprocess.run(["make", "-s", "-C", str(ROOT / "go-agent"), "loadgen"], check=True)
+    # A copy of our own: the go-agent folder may be cleaned while the bench runs.
+    shutil.copy2(ROOT / "go-agent/bin/loadgen", LOADGEN)
     mariadb("up")
     records = WORK_DIR / "records.json"
     record = json.loads((ROOT / "contracts/examples/valid/with-id.json").read_text())

@@ -18,6 +18,19 @@ RECORDS = Counter(
     "ingest_records", "Records received, by outcome (records, not requests).",
     ["route", "outcome"])
 
+# The label set is small (methods x known paths x statuses): children are kept
+# rather than looked up under the metric's lock on every request.
+_DURATION_CHILDREN = {}
+
+
+def request_duration(method, path, status):
+    key = (method, path, status)
+    child = _DURATION_CHILDREN.get(key)
+    if child is None:
+        child = _DURATION_CHILDREN[key] = REQUEST_DURATION.labels(ROUTE_NAME, method, path, status)
+    return child
+
+
 STORED = RECORDS.labels(ROUTE_NAME, "stored")
 DUPLICATE = RECORDS.labels(ROUTE_NAME, "duplicate")
 REJECTED = RECORDS.labels(ROUTE_NAME, "rejected")

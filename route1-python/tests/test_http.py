@@ -249,3 +249,11 @@ def test_logs_are_json_and_hold_no_record_contents(client, service):
     entries = [json.loads(line) for line in lines]
     assert any(e.get("path") == "/api/metrics" and e.get("status") == 201 for e in entries)
     assert not any(record["id"] in line or "2031-07-08" in line for line in lines)
+
+
+def test_metric_labels_stay_a_closed_set(client):
+    for index in range(3):
+        assert client.request("PURGE", f"/coffee/{index}").status_code in (404, 405)
+    text, _ = scrape(client)
+    assert 'method="other",path="unmatched"' in text
+    assert "PURGE" not in text and "/coffee" not in text
