@@ -47,7 +47,7 @@ apiserver_start() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --token-auth-file "$pki/tokens.csv" --authorization-mode AlwaysAllow \
-    --service-cluster-ip-range 10.96.0.0/16 \
+    --service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none \
     --enable-priority-and-fairness=false \
     >"$state_dir/kube-apiserver.log" 2>&1 &
   APISERVER_PID=$!
@@ -84,12 +84,18 @@ KUBECONFIG
   done
 }
 
+# The API server first, then etcd; each gets a few seconds to stop on SIGTERM
+# (kube-apiserver's graceful shutdown can wait on its watches for minutes) and
+# is then killed: its state is a throwaway directory.
 apiserver_stop() {
   local pid
   for pid in ${APISERVER_PID:-} ${ETCD_PID:-}; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in ${APISERVER_PID:-} ${ETCD_PID:-}; do
+    kill "$pid" 2>/dev/null || continue
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
   APISERVER_PID="" ETCD_PID=""

@@ -20,8 +20,8 @@ rm -rf "$work"
 mkdir -p "$work/rendered"
 
 passed=0 failed=0
-pass() { passed=$((passed + 1)); echo "PASS $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+pass() { passed=$((passed + 1)); echo "PASS $* [${SECONDS}s]"; }
+fail() { failed=$((failed + 1)); echo "FAIL $* [${SECONDS}s]"; }
 
 # --- render ------------------------------------------------------------------
 # One variant per overlay x component, each committed under variants/.
@@ -119,9 +119,10 @@ else
 fi
 apiserver_stop
 trap - EXIT
+unset KUBECONFIG
 
 # --- deploy scripts in DRY_RUN mode, shellcheck, actionlint --------------------
-if bash "$MESH_DIR/tests/scripts-dry-run.sh" >"$work/scripts.log" 2>&1; then
+if KUBECTL="$KUBECTL" bash "$MESH_DIR/tests/scripts-dry-run.sh" >"$work/scripts.log" 2>&1; then
   pass "deploy scripts print the expected commands in DRY_RUN mode ($(grep -c '^ok ' "$work/scripts.log") checks)"
 else
   fail "deploy scripts in DRY_RUN mode:"
@@ -129,7 +130,7 @@ else
 fi
 scripts=("$ROOT/scripts/cluster-up.sh" "$ROOT/scripts/vm-setup.sh" "$ROOT/scripts/cloudrun-deploy.sh"
   "$MESH_DIR"/tests/*.sh "$MESH_DIR"/secrets/*.sh)
-if shellcheck -x "${scripts[@]}" >"$work/shellcheck.log" 2>&1; then
+if (cd "$ROOT" && shellcheck -x "${scripts[@]}") >"$work/shellcheck.log" 2>&1; then
   pass "shellcheck: ${#scripts[@]} scripts clean"
 else
   fail "shellcheck:"
@@ -154,7 +155,7 @@ else
 fi
 while read -r dockerfile; do
   [[ -f "$ROOT/$dockerfile" ]] || echo "note: images.yml builds $dockerfile, which does not exist yet"
-done < <(sed -n 's/^ *file: //p' "$ROOT/.github/workflows/images.yml")
+done < <(sed -n 's/^ *file: \([^$]\)/\1/p' "$ROOT/.github/workflows/images.yml")
 
 echo "mesh: $passed passed, $failed failed"
 ((failed == 0))
