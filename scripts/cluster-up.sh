@@ -199,4 +199,4 @@ if [[ -z "$address" ]]; then
 fi
 echo "INGRESS_ADDRESS=$address"
 echo "ingestion: http://$address/api/metrics    socket.io: http://$address/socket.io/"
-echo "verify the split: linkerd viz stat -n $NAMESPACE deploy/route1-python deploy/route2-node"
+echo "verify the split: linkerd viz stat -n $NAMESPACE deploy   (see mesh/README.md)"
