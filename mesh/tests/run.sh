@@ -40,8 +40,8 @@ for overlay_dir in "$MESH_DIR"/overlays/*/; do
 done
 
 # --- policy (Go) -------------------------------------------------------------
-if (cd "$MESH_DIR/tools/k8s" && RENDERED_DIR="$work/rendered" go test -count=1 ./policy >"$work/policy.log" 2>&1); then
-  pass "policy checks (Go) on every rendered variant"
+if (cd "$MESH_DIR/tools/k8s" && RENDERED_DIR="$work/rendered" go test -count=1 -v ./policy >"$work/policy.log" 2>&1); then
+  pass "policy checks (Go): $(grep -c -- '--- PASS' "$work/policy.log") test cases on every rendered variant"
 else
   fail "policy:"
   cat "$work/policy.log"
