@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import ROUTE_NAME, logs, metrics, storage
+from . import ROUTE_NAME, deepjson, logs, metrics, storage
 from .config import from_env
 from .validation import RecordValidator
 
@@ -51,10 +51,11 @@ def _reject_constant(name):
 
 def parse_json(raw):
     """The parsed body, or raises ValueError when it is not JSON text."""
+    text = raw.decode("utf-8")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
-        raise ValueError("nesting too deep") from None
+        return deepjson.loads(text)
 
 
 async def read_body(request):

@@ -257,3 +257,18 @@ def test_metric_labels_stay_a_closed_set(client):
     text, _ = scrape(client)
     assert 'method="other",path="unmatched"' in text
     assert "PURGE" not in text and "/coffee" not in text
+
+
+def test_nesting_deeper_than_pythons_recursion_limit_is_still_json(client, database):
+    depth = 200_000
+    deep = client.post("/api/metrics", content=b"[" * depth + b"]" * depth,
+                       headers={"Content-Type": "application/json"})
+    assert deep.status_code == 422
+    assert deep.json()["problems"] == [{"field": "/0", "problem": "type"}]
+    record = fresh_record()
+    text = json.dumps(record)[:-1] + ', "extra": ' + "[" * 5000 + "]" * 5000 + "}"
+    stored = client.post("/api/metrics", content=text, headers={"Content-Type": "application/json"})
+    assert stored.status_code == 201
+    assert stored_ids(database, [record["id"]]) == 1
+    unclosed = client.post("/api/metrics", content=b"[" * 5000, headers={"Content-Type": "application/json"})
+    assert unclosed.status_code == 400

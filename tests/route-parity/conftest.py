@@ -2,6 +2,7 @@
 with only the environment (PORT, DB_*), as the local stack starts them."""
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -60,6 +61,10 @@ class RunningRoute:
         env = {key: DB_ENV[key] for key in ("PATH", "HOME", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
                                             "DB_NAME") if key in DB_ENV}
         env["PORT"] = str(port)
+        with socket.socket() as probe:
+            # Otherwise an older instance on the port would answer in its place.
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} for route {name} is already taken; stop that process first")
         self.log = open(self.log_path, "w")
         # A session of its own, so that stopping it stops make and the service.
         self.process = subprocess.Popen(["make", "-s", "-C", str(ROOT / folder), "run"], env=env,

@@ -149,6 +149,16 @@ def test_exactly_1_mib(routes):
     assert status == 201
 
 
+@pytest.mark.parametrize("depth", [900, 5_000, 400_000])
+def test_deep_nesting_is_json(routes, depth):
+    """RFC 8259 sets no depth limit; a parser's own limit must not change the answer."""
+    status, body = assert_same(both(routes, post_bytes(b"[" * depth + b"]" * depth)))
+    assert (status, body["problems"]) == (422, [{"field": "/0", "problem": "type"}])
+    extra = json.dumps(record())[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
+    assert assert_same(both(routes, post_per_route(extra)))[0] == 201
+    assert assert_same(both(routes, post_bytes(b"[" * depth)))[0] == 400
+
+
 def test_order_of_checks(routes):
     assert assert_same(both(routes, post_bytes(b"x" * (MIB + 1), {"Content-Type": "text/plain"})))[0] == 415
     assert assert_same(both(routes, post_bytes(b"{" * (MIB + 1))))[0] == 413
