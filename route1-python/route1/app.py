@@ -18,6 +18,7 @@ from .validation import RecordValidator
 
 MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_S = "2"
+DB_QUEUE_WAIT_S = 0.5
 KNOWN_PATHS = {"/api/metrics", "/healthz", "/readyz", "/metrics"}
 # Labels come from a closed set, or any client could grow the metrics without bound.
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -92,6 +93,8 @@ def create_app(settings=None):
     @asynccontextmanager
     async def lifespan(_app):
         state["db_threads"] = anyio.CapacityLimiter(settings.db_pool_size)
+        # Threads are bounded by db_threads already; this one never makes anyone wait.
+        state["one_thread_each"] = anyio.CapacityLimiter(settings.db_pool_size)
         log.info("started", extra={"fields": {"db_host": settings.db_host, "db_port": settings.db_port,
                                               "db_name": settings.db_name, "pool_size": settings.db_pool_size}})
         yield
@@ -101,7 +104,20 @@ def create_app(settings=None):
                   openapi_url=None)
 
     async def in_db_thread(function, *args):
-        return await anyio.to_thread.run_sync(function, *args, limiter=state["db_threads"])
+        """Runs the database work in a thread, after waiting at most DB_QUEUE_WAIT_S
+        for one: with a hung database every thread waits out its timeouts, and
+        the requests queued behind them must still be answered within 2 s."""
+        limiter = state["db_threads"]
+        # Only the wait is bounded: work once started runs to its end, or a
+        # commit could be answered with a 503.
+        with anyio.move_on_after(DB_QUEUE_WAIT_S) as waiting:
+            await limiter.acquire()
+        if waiting.cancelled_caught:
+            raise storage.DatabaseUnavailable(f"no database thread free within {DB_QUEUE_WAIT_S} s")
+        try:
+            return await anyio.to_thread.run_sync(function, *args, limiter=state["one_thread_each"])
+        finally:
+            limiter.release()
 
     async def store_metrics(request: Request):
         if not is_json_media_type(request.headers.get("content-type")):
@@ -153,7 +169,10 @@ def create_app(settings=None):
 
     @app.get("/readyz")
     async def ready():
-        up, reason = await in_db_thread(storage.database_answers, engine)
+        try:
+            up, reason = await in_db_thread(storage.database_answers, engine)
+        except storage.DatabaseUnavailable as error:
+            up, reason = False, str(error)
         if up:
             return json_response(200, {"status": "ok", "database": "up"})
         return json_response(503, {"status": "unavailable", "database": "down", "reason": reason},

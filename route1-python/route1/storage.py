@@ -26,8 +26,8 @@ ATTEMPTS = 3
 # Every database call is bounded, so that a dead or hung database gives a 503
 # within about 2 s instead of a hanging request.
 CONNECT_TIMEOUT_S = 1
-READ_TIMEOUT_S = 1.5
-WRITE_TIMEOUT_S = 1.5
+READ_TIMEOUT_S = 1
+WRITE_TIMEOUT_S = 1
 POOL_TIMEOUT_S = 1
 # How long a request keeps replacing connections found dead (the pool's stale
 # connections after a database restart fail at once, one by one).
