@@ -126,7 +126,8 @@ function createApp({ validateBody, store, metrics, logger }) {
         metrics.countRecords('rejected', 1);
         return sendError(res, 400, 'malformed_json', 'The body is shorter than its Content-Length.');
       default:
-        logger.error({ err: error }, 'unexpected error');
+        // Not the error object itself: Sequelize's errors carry the SQL's bind values (record contents).
+        logger.error({ error: error.name, code: (error.original ?? error).code, message: error.message, stack: error.stack }, 'unexpected error');
         return sendError(res, 500, 'internal_error', 'Unexpected error; nothing was stored.');
     }
   });
