@@ -23,18 +23,26 @@ RECORD_VALIDATOR = jsonschema.Draft202012Validator(RECORD_SCHEMA)
 BODY_VALIDATOR = jsonschema.Draft202012Validator(BODY_SCHEMA, registry=REGISTRY)
 
 
+# At most one problem per field: the first of these that fails (ingest-api.yaml, step 5).
+KEYWORD_ORDER = ["type", "minimum", "maximum", "pattern"]
+
+
 def record_problems(record, pointer):
     """The rules of ingest-api.yaml, step 5, for one record."""
     if not isinstance(record, dict):
         return [{"field": pointer, "problem": "type"}]
     found = []
+    first_per_field = {}
     for error in RECORD_VALIDATOR.iter_errors(record):
         if error.validator == "required":
             found += [{"field": f"{pointer}/{name}", "problem": "required"}
                       for name in error.validator_value if name not in record]
         else:
-            field = "/".join(str(part) for part in error.absolute_path)
-            found.append({"field": f"{pointer}/{field}", "problem": error.validator})
+            field = f"{pointer}/" + "/".join(str(part) for part in error.absolute_path)
+            known = first_per_field.get(field)
+            if known is None or KEYWORD_ORDER.index(error.validator) < KEYWORD_ORDER.index(known):
+                first_per_field[field] = error.validator
+    found += [{"field": field, "problem": problem} for field, problem in first_per_field.items()]
     return found
 
 
@@ -92,6 +100,12 @@ def test_over_1000_records_is_max_items():
     body = [dict(record, id=None) for _ in range(1001)]
     assert not BODY_VALIDATOR.is_valid(body)
     assert body_problems(body) == [{"field": "", "problem": "maxItems"}]
+
+
+def test_one_problem_per_field_type_first():
+    record = json.loads((CONTRACTS / "examples/valid/with-id.json").read_text())
+    assert body_problems(dict(record, procesos_zombie=-1.5)) == [
+        {"field": "/procesos_zombie", "problem": "type"}]
 
 
 def test_spec_example_cpu_figures_add_up_to_100():

@@ -2,6 +2,7 @@
 instance of its own (own data dir and port) so that stopping it disturbs no one."""
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,8 @@ def test_the_same_record_id_is_refused_by_the_unique_key(database):
               " porcentaje_ram, porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo,"
               " total_procesos, procesos_durmiendo, procesos_zombie, procesos_parados, hora)"
               " VALUES ('{id}', 'node', 1, 1, 1, 1, 1, 99, 1, 1, 0, 0, 0, '2025-10-17 02:21:54');\n")
-    mariadb("sql", stdin=insert.format(id="aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"))
+    record_id = str(uuid.uuid4())
+    mariadb("sql", stdin=insert.format(id=record_id))
     with pytest.raises(subprocess.CalledProcessError) as refused:
-        mariadb("sql", stdin=insert.format(id="AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE"))
+        mariadb("sql", stdin=insert.format(id=record_id.upper()))
     assert "Duplicate entry" in refused.value.stderr
