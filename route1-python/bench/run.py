@@ -201,10 +201,12 @@ def main():
         f" p99 {replay['p99_ms']:.1f} ms, errors {replay['errors']} (bare at replay: p50"
         f" {bare_replay['p50_ms']:.1f} ms, p99 {bare_replay['p99_ms']:.1f} ms)")
     print(json.dumps(summary))
-    mariadb("down")
     if not summary["rows_match_201s"]:
         sys.exit("a phase's row count differs from its number of 201s")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        mariadb("down")
