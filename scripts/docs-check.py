@@ -29,7 +29,8 @@ def make_targets(makefile: Path):
 
 
 def code_spans(text):
-    fenced = re.findall(r"```(?:sh|bash|shell|console)?\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"^```([a-z]*)\n(.*?)^```$", text, flags=re.S | re.M)
+    fenced = [body for lang, body in blocks if lang in ("", "sh", "bash", "shell", "console")]
     inline = re.findall(r"(?<!`)`([^`\n]+)`(?!`)", re.sub(r"```.*?```", "", text, flags=re.S))
     return fenced, inline
 

@@ -31,6 +31,14 @@ class DocsCheckTest(unittest.TestCase):
     def test_missing_make_directory_fails(self):
         self.assertEqual(self.run_on("Run `make -C no-such-dir test`.\n"), 1)
 
+    def test_shell_block_after_another_language_is_checked(self):
+        markdown = "```mermaid\nflowchart LR\n```\n\nprose with make coffee\n\n```sh\nmake no-such-target\n```\n"
+        self.assertEqual(self.run_on(markdown), 1)
+
+    def test_prose_between_blocks_is_not_a_command(self):
+        markdown = "```json\n{}\n```\n\nYou can make coffee meanwhile.\n\n```sh\nmake test\n```\n"
+        self.assertEqual(self.run_on(markdown), 0)
+
     def test_missing_script_fails(self):
         self.assertEqual(self.run_on("```sh\nbash scripts/no-such-script.sh up\n```\n"), 1)
 
