@@ -47,7 +47,7 @@ node_setup() {
     exit 1
   fi
   echo "== kernel modules (CARNET=$CARNET): /proc/cpu_$CARNET, /proc/ram_$CARNET, /proc/procesos_$CARNET"
-  run env CARNET="$CARNET" "$PROJECT_ROOT/kernel-modules/install.sh"
+  run env CARNET="$CARNET" "$PROJECT_ROOT/kernel-modules/install.sh" install
   echo "== Docker and the agent's container"
   run "$PROJECT_ROOT/scripts/ensure-packages.sh" docker.io
   run systemctl enable --now docker

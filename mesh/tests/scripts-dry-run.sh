@@ -114,7 +114,7 @@ expect vm-setup-startup "$work/run/vm-setup/startup.sh" "scripts/vm-setup.sh nod
 out="$work/vm-node.out"
 "$ROOT/scripts/vm-setup.sh" node >"$out" 2>&1 || not_ok "vm-setup.sh node exited $?"
 expect vm-setup-node "$out" \
-  "+ env CARNET=202012345 $ROOT/kernel-modules/install.sh" \
+  "+ env CARNET=202012345 $ROOT/kernel-modules/install.sh install" \
   "+ docker run -d --name so1-agent --restart unless-stopped -p 8080:8080" \
   "-e AGENT_CARNET=202012345" "docker.io/testuser/so1-agent:abc1234"
 before vm-setup-node "$out" "kernel-modules/install.sh" "+ docker run"
