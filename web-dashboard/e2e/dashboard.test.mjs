@@ -1,6 +1,7 @@
 // Browser end-to-end, run by e2e/run.sh (which starts MariaDB, ws-server and the
-// dashboard): rows inserted into the database appear in the charts and the
-// process table within 2 s; a screenshot is saved as an artifact.
+// dashboard twice: with WS_URL and with WS_UPSTREAM): rows inserted into the
+// database appear in the charts and the process table within 2 s, also when
+// the dashboard proxies socket.io; a screenshot is saved as an artifact.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { chromium } from 'playwright-core';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DASHBOARD_URL = `http://127.0.0.1:${process.env.DASHBOARD_E2E_PORT}/`;
+const PROXY_DASHBOARD_ORIGIN = `http://127.0.0.1:${process.env.DASHBOARD_PROXY_E2E_PORT}`;
 const SCREENSHOT = join(process.env.E2E_ARTIFACTS, 'dashboard-e2e.png');
 const APPEAR_WITHIN_MS = 2000;
 
@@ -131,6 +133,33 @@ test('rows inserted into the database appear in the charts and the table within 
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   console.log(`reading appeared in the browser ${appearedMs} ms after its INSERT; screenshot ${SCREENSHOT}`);
   assert.deepEqual(pageErrors, []);
+});
+
+test('through the dashboard server as socket.io proxy (WS_UPSTREAM), rows appear within 2 s', async () => {
+  const proxied = await context.newPage();
+  const sockets = [];
+  proxied.on('websocket', (ws) => sockets.push(ws.url()));
+  proxied.on('pageerror', (err) => pageErrors.push(err.message));
+  try {
+    await proxied.goto(`${PROXY_DASHBOARD_ORIGIN}/`);
+    assert.equal(await proxied.evaluate(() => window.__CONFIG__.WS_URL), '');
+    await proxied.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 10_000 });
+    // The browser knows only its own origin: the WebSocket went through the proxy.
+    assert.ok(sockets.length > 0, 'no WebSocket was opened');
+    for (const url of sockets) assert.ok(url.startsWith(`ws://127.0.0.1:${process.env.DASHBOARD_PROXY_E2E_PORT}/socket.io/`), url);
+
+    const id = insert([record({ route: 'python', ram: 66.66, cpu: 22.22, at: Date.now() })]);
+    await proxied.waitForFunction(
+      (id) => document.querySelector('[data-testid="latest-id"]')?.textContent === String(id),
+      id,
+      { timeout: APPEAR_WITHIN_MS },
+    );
+    assert.equal(await text(proxied, 'ram-chart-latest'), '66.66 %');
+    assert.equal(await text(proxied, 'cpu-chart-latest'), '22.22 %');
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await proxied.close();
+  }
 });
 
 test('a database outage shows, and rows stored after recovery arrive', async () => {

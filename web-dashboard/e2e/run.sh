@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # End-to-end: a private MariaDB, the real ws-server, the built dashboard served
-# by `make run`, and Debian's chromium driven by playwright-core. Every process
-# started here is stopped on exit, also on failure.
+# by `make run` twice (once with WS_URL: the browser connects to ws-server
+# directly; once with WS_UPSTREAM: the dashboard proxies /socket.io/), and
+# Debian's chromium driven by playwright-core. Every process started here is
+# stopped on exit, also on failure.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$here/../scripts/env.sh"
 
 export MARIADB_DIR="$RUN_DIR/test-dashboard-mariadb" DB_HOST=127.0.0.1 DB_PORT=3322
 export WS_E2E_PORT="${WS_E2E_PORT:-18190}" DASHBOARD_E2E_PORT="${DASHBOARD_E2E_PORT:-18188}"
+export DASHBOARD_PROXY_E2E_PORT="${DASHBOARD_PROXY_E2E_PORT:-18189}"
 export E2E_ARTIFACTS="$RUN_DIR/artifacts"
 logs="$RUN_DIR/test-dashboard-logs"
 mkdir -p "$E2E_ARTIFACTS" "$logs"
@@ -38,11 +41,14 @@ trap cleanup EXIT
 echo 'TRUNCATE TABLE metric_records;' | "$PROJECT_ROOT/scripts/mariadb.sh" sql
 
 # setsid: each server gets a process group of its own, stopped as a whole.
-PORT="$WS_E2E_PORT" CORS_ORIGINS="http://127.0.0.1:$DASHBOARD_E2E_PORT" \
+PORT="$WS_E2E_PORT" CORS_ORIGINS="http://127.0.0.1:$DASHBOARD_E2E_PORT,http://127.0.0.1:$DASHBOARD_PROXY_E2E_PORT" \
   setsid make -s -C "$PROJECT_ROOT/ws-server" run >"$logs/ws-server.log" 2>&1 &
 pids+=($!)
 PORT="$DASHBOARD_E2E_PORT" WS_URL="http://127.0.0.1:$WS_E2E_PORT" \
   setsid make -s -C "$here" run >"$logs/web-dashboard.log" 2>&1 &
+pids+=($!)
+PORT="$DASHBOARD_PROXY_E2E_PORT" WS_URL='' WS_UPSTREAM="http://127.0.0.1:$WS_E2E_PORT" \
+  setsid make -s -C "$here" run >"$logs/web-dashboard-proxy.log" 2>&1 &
 pids+=($!)
 
 wait_for() {
@@ -59,6 +65,7 @@ wait_for() {
 }
 wait_for "http://127.0.0.1:$WS_E2E_PORT/readyz"
 wait_for "http://127.0.0.1:$DASHBOARD_E2E_PORT/healthz"
+wait_for "http://127.0.0.1:$DASHBOARD_PROXY_E2E_PORT/healthz"
 
 cd "$here"
 node --test --test-concurrency=1 --test-timeout=60000 e2e/

@@ -6,8 +6,10 @@ import { MetricsStore } from './lib/store.js';
 import './styles.css';
 
 // /config.js is written from the environment when the server starts, so one
-// build serves every environment.
-const wsUrl = window.__CONFIG__?.WS_URL;
+// build serves every environment. An empty WS_URL means the page's own origin:
+// the server proxies /socket.io/ to ws-server (WS_UPSTREAM).
+const configured = window.__CONFIG__?.WS_URL;
+const wsUrl = configured === '' ? window.location.origin : configured;
 const root = createRoot(document.getElementById('root'));
 
 if (!wsUrl) {

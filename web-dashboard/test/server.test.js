@@ -80,15 +80,18 @@ describe('static server', () => {
     expect(configScript('https://x.example/</script><script>alert(1)</script>')).not.toContain('</script>');
   });
 
-  it('refuses to start without a usable WS_URL, saying why', () => {
-    for (const [wsUrl, message] of [
-      [undefined, 'WS_URL must be an absolute URL'],
-      ['ws-server:8090', 'WS_URL must use http, https, ws or wss'],
+  it('refuses to start without exactly one usable WS_URL or WS_UPSTREAM, saying why', () => {
+    for (const [vars, message] of [
+      [{}, 'set WS_URL (ws-server as the browser reaches it) or WS_UPSTREAM'],
+      [{ WS_URL: 'ws-server:8090' }, 'WS_URL must use http, https, ws or wss'],
+      [{ WS_UPSTREAM: 'https://ws.example' }, 'WS_UPSTREAM must use http'],
+      [{ WS_URL: 'http://a.example', WS_UPSTREAM: 'http://b.example' }, 'set exactly one of WS_URL'],
     ]) {
-      // Never listens: the WS_URL check comes first.
+      // Never listens: the WS_URL / WS_UPSTREAM check comes first.
       const env = { ...process.env, PORT: '8080', DIST_DIR: join(workDir, 'dist') };
       delete env.WS_URL;
-      if (wsUrl) env.WS_URL = wsUrl;
+      delete env.WS_UPSTREAM;
+      Object.assign(env, vars);
       const result = spawnSync(process.execPath, [SERVER_SCRIPT], { env, encoding: 'utf8', timeout: 10_000 });
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(message);
