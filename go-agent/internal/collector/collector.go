@@ -34,21 +34,38 @@ func (c Config) ModulePath(name string) string {
 	return filepath.Join(c.ProcRoot, name+"_"+c.Carnet)
 }
 
-// readModuleOrFallback reads the module file of name; it reports missing=true when the
-// file does not exist (and fallback is allowed), so the caller uses procfs instead.
-func (c Config) readModuleOrFallback(name string) (data []byte, missing bool, err error) {
+// readSource parses the module file of name or, when it does not exist and the
+// fallback is allowed, returns what fallback reads from plain procfs; it says
+// which source served the figures.
+func readSource[T any](c Config, name string, parseModule func(path string, data []byte) (T, error),
+	fallback func() (T, error)) (T, string, error) {
+	var zero T
 	path := c.ModulePath(name)
-	data, err = os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if c.RequireModules {
-			return nil, false, fmt.Errorf("%s: %w", path, ErrModuleRequired)
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && c.RequireModules:
+		return zero, SourceModule, fmt.Errorf("%s: %w", path, ErrModuleRequired)
+	case errors.Is(err, fs.ErrNotExist):
+		v, err := fallback()
+		return v, SourceProcfs, err
+	case err != nil:
+		return zero, SourceModule, err // the error already names the path
+	}
+	v, err := parseModule(path, data)
+	return v, SourceModule, err
+}
+
+// procFile returns a fallback that reads and parses one file under the proc root.
+func procFile[T any](c Config, name string, parse func(path string, data []byte) (T, error)) func() (T, error) {
+	return func() (T, error) {
+		path := filepath.Join(c.ProcRoot, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			var zero T
+			return zero, err
 		}
-		return nil, true, nil
+		return parse(path, data)
 	}
-	if err != nil {
-		return nil, false, err // the error already names the path
-	}
-	return data, false, nil
 }
 
 // decodeModuleJSON decodes one module line into v, rejecting empty or truncated

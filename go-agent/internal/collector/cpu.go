@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -27,21 +25,7 @@ const userHZ = 100
 
 // ReadCPU reads the cumulative CPU counters and says which source served them.
 func ReadCPU(c Config) (CPUTimes, string, error) {
-	data, missing, err := c.readModuleOrFallback("cpu")
-	if err != nil {
-		return CPUTimes{}, SourceModule, err
-	}
-	if !missing {
-		t, err := ParseCPUModule(c.ModulePath("cpu"), data)
-		return t, SourceModule, err
-	}
-	path := filepath.Join(c.ProcRoot, "stat")
-	data, err = os.ReadFile(path)
-	if err != nil {
-		return CPUTimes{}, SourceProcfs, err
-	}
-	t, err := ParseProcStat(path, data)
-	return t, SourceProcfs, err
+	return readSource(c, "cpu", ParseCPUModule, procFile(c, "stat", ParseProcStat))
 }
 
 // ParseCPUModule parses the cpu module's JSON line.

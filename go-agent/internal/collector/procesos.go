@@ -25,16 +25,7 @@ var procsModuleFields = []string{"procesos_corriendo", "total_procesos", "proces
 
 // ReadProcs counts processes by state and says which source served the counts.
 func ReadProcs(c Config) (Procs, string, error) {
-	data, missing, err := c.readModuleOrFallback("procesos")
-	if err != nil {
-		return Procs{}, SourceModule, err
-	}
-	if !missing {
-		p, err := ParseProcsModule(c.ModulePath("procesos"), data)
-		return p, SourceModule, err
-	}
-	p, err := ScanProcs(c.ProcRoot)
-	return p, SourceProcfs, err
+	return readSource(c, "procesos", ParseProcsModule, func() (Procs, error) { return ScanProcs(c.ProcRoot) })
 }
 
 // ParseProcsModule parses the procesos module's JSON line.

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -23,21 +21,7 @@ var ramModuleFields = []string{"total_ram", "ram_libre", "uso_ram", "porcentaje_
 
 // ReadRAM reads the RAM figures and says which source served them.
 func ReadRAM(c Config) (RAM, string, error) {
-	data, missing, err := c.readModuleOrFallback("ram")
-	if err != nil {
-		return RAM{}, SourceModule, err
-	}
-	if !missing {
-		r, err := ParseRAMModule(c.ModulePath("ram"), data)
-		return r, SourceModule, err
-	}
-	path := filepath.Join(c.ProcRoot, "meminfo")
-	data, err = os.ReadFile(path)
-	if err != nil {
-		return RAM{}, SourceProcfs, err
-	}
-	r, err := ParseMeminfo(path, data)
-	return r, SourceProcfs, err
+	return readSource(c, "ram", ParseRAMModule, procFile(c, "meminfo", ParseMeminfo))
 }
 
 // ParseRAMModule parses the ram module's JSON line.
