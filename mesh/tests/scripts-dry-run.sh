@@ -130,16 +130,24 @@ else
 fi
 for service_file in "${service_files[@]}"; do
   out="$work/cloudrun.out"
-  SERVICE_FILE="$service_file" WS_URL=http://203.0.113.10 "$ROOT/scripts/cloudrun-deploy.sh" >"$out" 2>&1 ||
+  SERVICE_FILE="$service_file" WS_UPSTREAM=http://203.0.113.10 "$ROOT/scripts/cloudrun-deploy.sh" >"$out" 2>&1 ||
     not_ok "cloudrun-deploy.sh with $service_file exited $?: $(cat "$out")"
   expect "cloudrun ($(basename "$(dirname "$service_file")"))" "$out" \
     "+ gcloud run services replace $work/run/cloudrun/service.yaml --region us-central1" \
     "--member allUsers --role roles/run.invoker" "DASHBOARD_URL="
   expect "cloudrun rendered ($(basename "$(dirname "$service_file")"))" "$work/run/cloudrun/service.yaml" \
-    "image: docker.io/testuser/so1-web-dashboard:abc1234" 'value: "http://203.0.113.10"'
+    "image: docker.io/testuser/so1-web-dashboard:abc1234" "- name: WS_UPSTREAM" 'value: "http://203.0.113.10"'
+  if grep -q "name: WS_URL" "$work/run/cloudrun/service.yaml"; then
+    not_ok "cloudrun rendered ($(basename "$(dirname "$service_file")")) still sets WS_URL"
+  fi
 done
-fails "cloudrun-deploy rejects a WS_URL that is no URL" 2 env WS_URL=ingress "$ROOT/scripts/cloudrun-deploy.sh"
-fails "cloudrun-deploy rejects IMAGE_TAG=latest" 2 env WS_URL=http://203.0.113.10 IMAGE_TAG=latest "$ROOT/scripts/cloudrun-deploy.sh"
+expect "cloudrun timeout (web-dashboard)" "$ROOT/web-dashboard/cloudrun/service.yaml" "timeoutSeconds: 3600"
+fails "cloudrun-deploy rejects a WS_UPSTREAM that is no URL" 2 env WS_UPSTREAM=ingress "$ROOT/scripts/cloudrun-deploy.sh"
+fails "cloudrun-deploy rejects an https WS_UPSTREAM" 2 env WS_UPSTREAM=https://203.0.113.10 "$ROOT/scripts/cloudrun-deploy.sh"
+fails "cloudrun-deploy rejects WS_UPSTREAM with a path" 2 env WS_UPSTREAM=http://203.0.113.10/socket.io "$ROOT/scripts/cloudrun-deploy.sh"
+fails "cloudrun-deploy names WS_UPSTREAM when given only WS_URL" 2 env -u WS_UPSTREAM WS_URL=http://203.0.113.10 "$ROOT/scripts/cloudrun-deploy.sh"
+expect "cloudrun-deploy's WS_URL hint" "$work/fails.out" "takes WS_UPSTREAM" "WS_UPSTREAM=http://203.0.113.10"
+fails "cloudrun-deploy rejects IMAGE_TAG=latest" 2 env WS_UPSTREAM=http://203.0.113.10 IMAGE_TAG=latest "$ROOT/scripts/cloudrun-deploy.sh"
 
 echo "$failures failed"
 ((failures == 0))
