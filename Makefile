@@ -5,7 +5,7 @@ WORKERS ?= 2
 
 .PHONY: up down status test bench docs-check load-distributed \
 	test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
-	test-ws test-dashboard test-mesh test-locust test-e2e \
+	test-ws test-dashboard test-mesh test-locust test-e2e test-scripts \
 	bench-agent bench-routes bench-ws
 
 ## up: start the local stack, run Locust collect and replay, print the summary
@@ -27,7 +27,7 @@ load-distributed:
 
 ## test: every component's tests; each installs what it needs and starts its own servers
 test: test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
-	test-ws test-dashboard test-mesh test-locust test-e2e docs-check
+	test-ws test-dashboard test-mesh test-locust test-e2e test-scripts docs-check
 
 test-contracts:
 	$(MAKE) -C contracts test
@@ -52,9 +52,12 @@ test-locust:
 test-e2e:
 	$(MAKE) -C tests/e2e test
 
+## test-scripts: the project's own scripts: shellcheck on every one, docs-check's own tests
+test-scripts:
+	python3 -m unittest discover -v -s scripts/tests
+
 ## docs-check: every file and command that the manual and the README name exists
 docs-check:
-	python3 -m unittest discover -s scripts/tests
 	python3 scripts/docs-check.py README.md docs/manual.md
 
 ## bench: every benchmark, each printing ratios against a baseline run in the same process

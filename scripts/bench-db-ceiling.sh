@@ -7,6 +7,7 @@
 # Env: DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME (the bench's instance),
 #      CONCURRENCY (default 150), ROWS (default 30000).
 set -euo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 CONCURRENCY="${CONCURRENCY:-150}"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by every script: loads the project's configuration.
 # `.env` is created from `.env.example` on first run (with a generated database
 # password); a variable already set in the environment wins over the file.

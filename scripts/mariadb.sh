@@ -9,13 +9,19 @@
 #   scripts/mariadb.sh sql     run the SQL on stdin against DB_NAME, print TSV
 #
 # Configured by .env (see .env.example): DB_PORT, DB_NAME, DB_USER,
-# DB_PASSWORD, MARIADB_MAX_CONNECTIONS, MARIADB_BACK_LOG, and MARIADB_DIR
-# (default $RUN_DIR/mariadb) so that tests can run an instance of their own.
+# DB_PASSWORD, MARIADB_MAX_CONNECTIONS, MARIADB_BACK_LOG, MARIADB_DIR
+# (default $RUN_DIR/mariadb) so that tests can run an instance of their own,
+# and, for clients outside this machine's loopback (a kind cluster),
+# MARIADB_BIND_ADDRESS (default 127.0.0.1) and MARIADB_CLIENT_HOSTS (the hosts
+# the application user may connect from, default "127.0.0.1 localhost").
 set -euo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 MARIADB_DIR="${MARIADB_DIR:-$RUN_DIR/mariadb}"
 case "$MARIADB_DIR" in /*) ;; *) MARIADB_DIR="$PROJECT_ROOT/$MARIADB_DIR" ;; esac
+MARIADB_BIND_ADDRESS="${MARIADB_BIND_ADDRESS:-127.0.0.1}"
+MARIADB_CLIENT_HOSTS="${MARIADB_CLIENT_HOSTS:-127.0.0.1 localhost}"
 DATA_DIR="$MARIADB_DIR/data"
 SOCKET="$MARIADB_DIR/mysqld.sock"
 PID_FILE="$MARIADB_DIR/mysqld.pid"
@@ -29,6 +35,9 @@ for name in DB_NAME DB_USER; do
 done
 [[ "$DB_PORT" =~ ^[0-9]+$ ]] || die "DB_PORT must be a number (got '$DB_PORT')"
 [[ -n "$DB_PASSWORD" ]] || die "DB_PASSWORD is empty"
+for host in $MARIADB_CLIENT_HOSTS; do
+  [[ "$host" =~ ^[A-Za-z0-9.%_:-]{1,255}$ ]] || die "MARIADB_CLIENT_HOSTS: '$host' is not a host name, address or pattern"
+done
 
 admin() { mariadb --no-defaults --socket="$SOCKET" -u root "$@"; }
 
@@ -70,7 +79,7 @@ start() {
   fi
   setsid mariadbd --no-defaults --datadir="$DATA_DIR" --socket="$SOCKET" \
     --pid-file="$PID_FILE" --log-error="$LOG_FILE" --user="$(id -un)" \
-    --bind-address=127.0.0.1 --port="$DB_PORT" \
+    --bind-address="$MARIADB_BIND_ADDRESS" --port="$DB_PORT" \
     --max-connections="$MARIADB_MAX_CONNECTIONS" --back-log="$MARIADB_BACK_LOG" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --default-time-zone=+00:00 --sql-mode=STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION \
@@ -87,14 +96,14 @@ start() {
 provision() {
   local pw="${DB_PASSWORD//\\/\\\\}"
   pw="${pw//\'/\\\'}"
-  admin <<SQL
-CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$pw';
-CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$pw';
-ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$pw';
-ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$pw';
-GRANT SELECT, INSERT, UPDATE, DELETE ON \`$DB_NAME\`.* TO '$DB_USER'@'127.0.0.1', '$DB_USER'@'localhost';
-SQL
+  local host statements="CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+  for host in $MARIADB_CLIENT_HOSTS; do
+    statements+="
+CREATE USER IF NOT EXISTS '$DB_USER'@'$host' IDENTIFIED BY '$pw';
+ALTER USER '$DB_USER'@'$host' IDENTIFIED BY '$pw';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`$DB_NAME\`.* TO '$DB_USER'@'$host';"
+  done
+  admin <<<"$statements"
   admin "$DB_NAME" <"$SCHEMA"
 }
 
@@ -106,7 +115,7 @@ case "$cmd" in
     initialise
     start
     provision
-    echo "MariaDB ready on 127.0.0.1:$DB_PORT, database $DB_NAME, user $DB_USER (pid $(server_pid))"
+    echo "MariaDB ready on $MARIADB_BIND_ADDRESS:$DB_PORT, database $DB_NAME, user $DB_USER (pid $(server_pid))"
     ;;
   down)
     pid="$(server_pid)" || { echo "MariaDB is not running"; exit 0; }
@@ -125,7 +134,7 @@ case "$cmd" in
     ;;
   status)
     if pid="$(server_pid)" && answers; then
-      echo "MariaDB running on 127.0.0.1:$DB_PORT (pid $pid, data $DATA_DIR)"
+      echo "MariaDB running on $MARIADB_BIND_ADDRESS:$DB_PORT (pid $pid, data $DATA_DIR)"
     else
       echo "MariaDB not running (data $DATA_DIR)"
       exit 1

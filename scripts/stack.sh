@@ -23,6 +23,7 @@
 # COLLECT_MAX_RECORDS, REPLAY_USERS, REPLAY_RATE, RECORDS_FILE, LOCUST_WORKERS (>0:
 # distributed replay with that many local workers).
 set -euo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 STACK_DIR="$RUN_DIR/stack"

@@ -12,7 +12,9 @@ MARIADB = ROOT / "scripts/mariadb.sh"
 ENV = dict(os.environ,
            MARIADB_DIR=str(ROOT / ".run/test-contracts-mariadb"),
            DB_PORT=os.environ.get("TEST_CONTRACTS_DB_PORT", "3317"),
-           DB_NAME="contracts_test")
+           DB_NAME="contracts_test",
+           DB_USER="contracts_app",
+           MARIADB_CLIENT_HOSTS="127.0.0.1 localhost 10.99.%")
 
 
 def mariadb(*args, stdin=None):
@@ -78,3 +80,17 @@ def test_the_same_record_id_is_refused_by_the_unique_key(database):
     with pytest.raises(subprocess.CalledProcessError) as refused:
         mariadb("sql", stdin=insert.format(id=record_id.upper()))
     assert "Duplicate entry" in refused.value.stderr
+
+
+def test_the_application_user_exists_for_every_client_host(database):
+    hosts = mariadb("sql", stdin=(
+        f"SELECT host FROM mysql.user WHERE user = '{ENV['DB_USER']}' ORDER BY host;\n"))
+    assert hosts.split() == ["10.99.%", "127.0.0.1", "localhost"]
+
+
+def test_a_bad_client_host_is_refused_and_changes_nothing(database):
+    bad = subprocess.run([str(MARIADB), "up"], env=dict(ENV, MARIADB_CLIENT_HOSTS="x'; DROP TABLE t; --"),
+                         capture_output=True, text=True)
+    assert bad.returncode != 0
+    assert "MARIADB_CLIENT_HOSTS" in bad.stderr
+    assert "metric_records" in mariadb("sql", stdin="SHOW TABLES;\n")

@@ -6,6 +6,7 @@
 # stopped on exit, also on failure.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/env.sh
 source "$here/../scripts/env.sh"
 
 export MARIADB_DIR="$RUN_DIR/test-dashboard-mariadb" DB_HOST=127.0.0.1 DB_PORT=3322

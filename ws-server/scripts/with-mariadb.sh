@@ -6,6 +6,7 @@ set -euo pipefail
 name="$1" port="$2"
 shift 2
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/env.sh
 source "$here/../scripts/env.sh"
 export MARIADB_DIR="$RUN_DIR/$name" DB_PORT="$port" DB_HOST=127.0.0.1
 trap '"$PROJECT_ROOT/scripts/mariadb.sh" down >/dev/null || true' EXIT
