@@ -8,7 +8,7 @@ Exactly once: the records sit in one queue per process and each is taken by
 one user. In distributed mode (--master/--worker) the master loads the file
 and sends each worker its own slice with Locust's custom messages, so no two
 workers ever hold the same record; each worker reports back when its slice is
-done and the master quits when every worker has.
+done and the master quits when every worker has, and has sent its stats since.
 
 A record is retried, with exponential backoff (or the server's Retry-After),
 on a connection error or a 5xx: storage is idempotent by `id`, so a retry of a
@@ -21,6 +21,7 @@ Each request is named after the route that answered it ("POST /api/metrics
 code is 0 only when every record was delivered.
 """
 
+import functools
 import json
 import logging
 import random
@@ -88,6 +89,7 @@ replay = Replay()
 # Master (or local runner) only: the outcome of every worker, by client id.
 expected_workers = set()
 reports = {}
+reported_after_done = set()
 outcome = {}
 
 
@@ -110,10 +112,6 @@ def finish_local_share(environment):
     replay.finished = True
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        # Flush this worker's stats ahead of the done message (same socket, so
-        # the master gets them first): the master quits on the last done
-        # message, and Locust's own final report at quit can arrive too late.
-        runner._send_stats()
         runner.send_message(DONE_MESSAGE, replay.tally.as_dict())
     else:
         write_summary(environment, {"local": replay.tally.as_dict()})
@@ -132,7 +130,17 @@ def on_share(environment, msg, **_):
 def on_worker_done(environment, msg, **_):
     reports[msg.node_id] = msg.data
     log.info("worker %s done: %s", msg.node_id, msg.data)
-    if expected_workers and expected_workers <= reports.keys():
+
+
+def on_worker_report(environment, client_id, **_):
+    """Master: quit once every worker sent a stats report after its done
+    message. A worker's messages arrive in order, so that report (at most
+    WORKER_REPORT_INTERVAL, 3 s, later) holds all of its requests; Locust's own
+    final report at quit can arrive too late for the master's stats."""
+    if client_id not in reports or client_id in reported_after_done:
+        return
+    reported_after_done.add(client_id)
+    if expected_workers and expected_workers <= reported_after_done:
         write_summary(environment, reports)
         gevent.spawn(environment.runner.quit)
 
@@ -156,6 +164,7 @@ def prepare(environment, **_):
             # A worker with no user would never send its slice.
             raise SystemExit("distributed replay needs --expect-workers N and at least N users")
         runner.register_message(DONE_MESSAGE, on_worker_done)
+        environment.events.worker_report.add_listener(functools.partial(on_worker_report, environment))
     all_records.extend(load_records(options.records_file))
     outcome["records"] = len(all_records)
 
