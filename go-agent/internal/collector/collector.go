@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 )
 
 // Source names, as shown in the record's "fuente" and at /readyz.
@@ -68,25 +69,28 @@ func procFile[T any](c Config, name string, parse func(path string, data []byte)
 	}
 }
 
-// decodeModuleJSON decodes one module line into v, rejecting empty or truncated
-// files, unknown shapes, and missing fields (every field must be present).
-func decodeModuleJSON(path string, data []byte, v any, fields []string) error {
+// decodeModule decodes one module line into a T, rejecting empty or truncated files,
+// unknown shapes, and missing fields: every json-tagged field of T must be present.
+func decodeModule[T any](path string, data []byte) (T, error) {
+	var v T
 	if len(data) == 0 {
-		return fmt.Errorf("%s: empty file", path)
+		return v, fmt.Errorf("%s: empty file", path)
 	}
 	var present map[string]json.RawMessage
 	if err := json.Unmarshal(data, &present); err != nil {
-		return fmt.Errorf("%s: not a JSON object: %w", path, err)
+		return v, fmt.Errorf("%s: not a JSON object: %w", path, err)
 	}
-	for _, f := range fields {
+	t := reflect.TypeFor[T]()
+	for i := range t.NumField() {
+		f := t.Field(i).Tag.Get("json")
 		if _, ok := present[f]; !ok {
-			return fmt.Errorf("%s: field %q missing", path, f)
+			return v, fmt.Errorf("%s: field %q missing", path, f)
 		}
 	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	if err := json.Unmarshal(data, &v); err != nil {
+		return v, fmt.Errorf("%s: %w", path, err)
 	}
-	return nil
+	return v, nil
 }
 
 // round2 rounds to 2 decimals, the precision of the record's percentages.

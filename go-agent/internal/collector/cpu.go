@@ -18,8 +18,6 @@ type CPUTimes struct {
 	IOWait uint64 `json:"iowait_ns"`
 }
 
-var cpuModuleFields = []string{"cpus", "total_ns", "busy_ns", "idle_ns", "iowait_ns"}
-
 // userHZ is the unit of /proc/stat; the kernel fixes it at 100 for user space on every architecture.
 const userHZ = 100
 
@@ -30,8 +28,8 @@ func ReadCPU(c Config) (CPUTimes, string, error) {
 
 // ParseCPUModule parses the cpu module's JSON line.
 func ParseCPUModule(path string, data []byte) (CPUTimes, error) {
-	var t CPUTimes
-	if err := decodeModuleJSON(path, data, &t, cpuModuleFields); err != nil {
+	t, err := decodeModule[CPUTimes](path, data)
+	if err != nil {
 		return CPUTimes{}, err
 	}
 	if t.CPUs == 0 || t.Total == 0 || t.Busy+t.Idle+t.IOWait > t.Total {

@@ -21,8 +21,6 @@ type Procs struct {
 	Stopped  uint64 `json:"procesos_parados"`
 }
 
-var procsModuleFields = []string{"procesos_corriendo", "total_procesos", "procesos_durmiendo", "procesos_zombie", "procesos_parados"}
-
 // ReadProcs counts processes by state and says which source served the counts.
 func ReadProcs(c Config) (Procs, string, error) {
 	return readSource(c, "procesos", ParseProcsModule, func() (Procs, error) { return ScanProcs(c.ProcRoot) })
@@ -30,8 +28,8 @@ func ReadProcs(c Config) (Procs, string, error) {
 
 // ParseProcsModule parses the procesos module's JSON line.
 func ParseProcsModule(path string, data []byte) (Procs, error) {
-	var p Procs
-	if err := decodeModuleJSON(path, data, &p, procsModuleFields); err != nil {
+	p, err := decodeModule[Procs](path, data)
+	if err != nil {
 		return Procs{}, err
 	}
 	if p.Running+p.Sleeping+p.Zombie+p.Stopped != p.Total {

@@ -17,8 +17,6 @@ type RAM struct {
 	AvailableBytes uint64  `json:"ram_disponible"`
 }
 
-var ramModuleFields = []string{"total_ram", "ram_libre", "uso_ram", "porcentaje_ram", "ram_disponible"}
-
 // ReadRAM reads the RAM figures and says which source served them.
 func ReadRAM(c Config) (RAM, string, error) {
 	return readSource(c, "ram", ParseRAMModule, procFile(c, "meminfo", ParseMeminfo))
@@ -26,8 +24,8 @@ func ReadRAM(c Config) (RAM, string, error) {
 
 // ParseRAMModule parses the ram module's JSON line.
 func ParseRAMModule(path string, data []byte) (RAM, error) {
-	var r RAM
-	if err := decodeModuleJSON(path, data, &r, ramModuleFields); err != nil {
+	r, err := decodeModule[RAM](path, data)
+	if err != nil {
 		return RAM{}, err
 	}
 	if r.TotalMiB == 0 || r.UsedMiB > r.TotalMiB {
