@@ -1,30 +1,20 @@
 'use strict';
 // Every example of contracts/examples over HTTP: valid ones are stored, invalid
 // ones get exactly the problems of invalid-expected.json and store nothing.
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startService, post, connectDb, CONTRACTS } = require('./support');
+const { useService, post, CONTRACTS } = require('./support');
 
 const examples = (kind) =>
   fs.readdirSync(path.join(CONTRACTS, 'examples', kind)).filter((name) => name.endsWith('.json')).sort();
 const read = (kind, name) => fs.readFileSync(path.join(CONTRACTS, 'examples', kind, name), 'utf8');
 const EXPECTED = JSON.parse(fs.readFileSync(path.join(CONTRACTS, 'examples/invalid-expected.json'), 'utf8'));
 
-let service;
-let db;
-const rowCount = async () => (await db.query('SELECT COUNT(*) AS n FROM metric_records'))[0][0].n;
+const service = useService({ withDb: true });
+const rowCount = async () => (await service.db.query('SELECT COUNT(*) AS n FROM metric_records'))[0][0].n;
 const idsIn = (body) => (Array.isArray(body) ? body : [body]).map((r) => r.id).filter(Boolean);
-
-before(async () => {
-  service = await startService();
-  db = await connectDb();
-});
-after(async () => {
-  await service?.stop();
-  await db?.end();
-});
 
 test('there are examples to run', () => {
   assert.ok(examples('valid').length >= 4);
@@ -38,7 +28,7 @@ for (const name of examples('valid')) {
     const distinctIds = new Set(idsIn(body).map((id) => id.toLowerCase()));
     const withoutId = records.filter((r) => !r.id).length;
     // Examples share fixed ids: forget earlier rows with them so this one stores anew.
-    if (distinctIds.size) await db.query('DELETE FROM metric_records WHERE record_id IN (?)', [[...distinctIds]]);
+    if (distinctIds.size) await service.db.query('DELETE FROM metric_records WHERE record_id IN (?)', [[...distinctIds]]);
     const before = await rowCount();
     const first = await post(service.url, read('valid', name));
     assert.equal(first.status, 201, first.text);

@@ -1,20 +1,12 @@
 'use strict';
 // The contract's HTTP rules other than the examples: 415 -> 413 -> 400 -> 422
 // order, error shape, X-Route everywhere, health, readiness and metrics.
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
-const { startService, post, newId, CONTRACTS } = require('./support');
+const { useService, post, newId, VALID } = require('./support');
 
-const VALID = JSON.parse(fs.readFileSync(path.join(CONTRACTS, 'examples/valid/spec-example.json'), 'utf8'));
 const MIB = 1024 * 1024;
-let service;
-
-before(async () => {
-  service = await startService();
-});
-after(() => service?.stop());
+const service = useService();
 
 function assertError(answer, status, code) {
   assert.equal(answer.status, status, answer.text);

@@ -1,15 +1,14 @@
 'use strict';
 // The database killed or frozen mid-run: 503 with Retry-After within 2 s, never a
 // hang, and recovery without restarting the route. Uses the tests' own MariaDB.
-const { test, before, after } = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startService, post, connectDb, mariadb, newId, CONTRACTS } = require('./support');
+const { useService, post, countIds, mariadb, newId, VALID } = require('./support');
 
-const VALID = JSON.parse(fs.readFileSync(path.join(CONTRACTS, 'examples/valid/spec-example.json'), 'utf8'));
 const DEADLINE_MS = 2000;
-let service;
+const service = useService();
 
 async function timed(promise) {
   const started = performance.now();
@@ -38,23 +37,8 @@ async function untilStored(deadlineMs) {
   }
 }
 
-async function countIds(ids) {
-  const db = await connectDb();
-  try {
-    return (await db.query('SELECT COUNT(*) AS n FROM metric_records WHERE record_id IN (?)', [ids]))[0][0].n;
-  } finally {
-    await db.end();
-  }
-}
-
-before(async () => {
-  service = await startService();
-});
-after(async () => {
-  // Whatever happened, the database is running again for the next test file.
-  mariadb('up');
-  await service?.stop();
-});
+// Whatever happened, the database is running again for the next test file.
+after(() => mariadb('up'));
 
 test('the database killed: 503 within 2 s, readyz 503, then recovery by itself', async (t) => {
   await untilStored(5000);

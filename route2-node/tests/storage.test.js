@@ -1,32 +1,17 @@
 'use strict';
 // Storage: all or nothing, duplicates decided by the unique key, concurrency.
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
-const { startService, post, connectDb, newId, CONTRACTS } = require('./support');
+const { useService, post, connectDb, countIds, newId, VALID } = require('./support');
 
-const VALID = JSON.parse(fs.readFileSync(path.join(CONTRACTS, 'examples/valid/spec-example.json'), 'utf8'));
-let service;
-let db;
-
-const rowsWithIds = async (ids) =>
-  (await db.query('SELECT COUNT(*) AS n FROM metric_records WHERE record_id IN (?)', [ids]))[0][0].n;
-
-before(async () => {
-  service = await startService();
-  db = await connectDb();
-});
-after(async () => {
-  await service?.stop();
-  await db?.end();
-});
+const service = useService({ withDb: true });
+const rowsWithIds = (ids) => countIds(ids, service.db);
 
 test('a record is stored with its values: percentages rounded to two decimals, hora in UTC', async () => {
   const id = newId();
   const record = { ...VALID, id, porcentaje_ram: 12.345, porcentaje_cpu_uso: 1.005, porcentaje_cpu_libre: 98.995, hora: '2025-03-01 00:00:01', extra: 'ignored' };
   assert.equal((await post(service.url, record)).status, 201);
-  const [[row]] = await db.query('SELECT * FROM metric_records WHERE record_id = ?', [id]);
+  const [[row]] = await service.db.query('SELECT * FROM metric_records WHERE record_id = ?', [id]);
   assert.equal(row.route, 'node');
   assert.equal(row.porcentaje_ram, '12.35');
   assert.equal(row.porcentaje_cpu_uso, '1.01');

@@ -1,7 +1,9 @@
 'use strict';
 // Shared by the tests: the real service as a child process, HTTP helpers, and the
 // private MariaDB that `make test` started (MARIADB_DIR, DB_* in the environment).
+const { before, after } = require('node:test');
 const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
 const crypto = require('node:crypto');
@@ -10,6 +12,8 @@ const mysql = require('mysql2/promise');
 const ROOT = path.resolve(__dirname, '..');
 const PROJECT = path.resolve(ROOT, '..');
 const CONTRACTS = path.join(PROJECT, 'contracts');
+/** A valid record of the contract's examples. */
+const VALID = JSON.parse(fs.readFileSync(path.join(CONTRACTS, 'examples/valid/spec-example.json'), 'utf8'));
 
 for (const name of ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME', 'MARIADB_DIR']) {
   if (!process.env[name]) throw new Error(`${name} is not set: run the tests with 'make test'`);
@@ -77,6 +81,33 @@ function connectDb() {
   });
 }
 
+/**
+ * The calling test file's service for all its tests, and with `withDb` a connection
+ * to the tests' database: `url`, `logs` and `db` are set once `before` has run.
+ */
+function useService({ withDb = false } = {}) {
+  const service = {};
+  before(async () => {
+    Object.assign(service, await startService());
+    if (withDb) service.db = await connectDb();
+  });
+  after(async () => {
+    await service.stop?.();
+    await service.db?.end();
+  });
+  return service;
+}
+
+/** How many rows carry these record ids; on a connection of its own unless one is given. */
+async function countIds(ids, db) {
+  const connection = db ?? (await connectDb());
+  try {
+    return (await connection.query('SELECT COUNT(*) AS n FROM metric_records WHERE record_id IN (?)', [ids]))[0][0].n;
+  } finally {
+    if (!db) await connection.end();
+  }
+}
+
 /** scripts/mariadb.sh on the tests' own instance. */
 function mariadb(command) {
   return execFileSync(path.join(PROJECT, 'scripts/mariadb.sh'), [command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -84,4 +115,4 @@ function mariadb(command) {
 
 const newId = () => crypto.randomUUID();
 
-module.exports = { startService, post, connectDb, mariadb, newId, CONTRACTS, PROJECT };
+module.exports = { useService, post, connectDb, countIds, mariadb, newId, VALID, CONTRACTS };
