@@ -21,6 +21,13 @@ fi
 exec 9>/var/lock/so1-ensure-packages.lock
 flock 9
 echo "installing Debian packages: ${missing[*]}" >&2
+# The project runs its own instances (MariaDB, nginx, node_exporter) on private
+# ports; keep the packages from starting their system services on 3306, 80, 9100.
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt_get=(apt-get -o DPkg::Lock::Timeout=600 -q)
 # Refresh the package lists when they are older than a day, or absent.

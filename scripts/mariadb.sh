@@ -52,12 +52,6 @@ answers() { mariadb-admin --no-defaults --socket="$SOCKET" -u root --connect-tim
 
 install_if_missing() {
   if ! command -v mariadbd >/dev/null || ! command -v mariadb >/dev/null; then
-    # Keep the package's own service (port 3306) from starting: we run our own.
-    if [[ $EUID -eq 0 && ! -e /usr/sbin/policy-rc.d ]]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-      chmod +x /usr/sbin/policy-rc.d
-      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-    fi
     "$PROJECT_ROOT/scripts/ensure-packages.sh" mariadb-server mariadb-client
   fi
 }
