@@ -104,8 +104,7 @@ func Parse(data []byte) (*Objects, error) {
 			continue
 		}
 		var head struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
+			Kind string `json:"kind"`
 		}
 		if err := yaml.Unmarshal(doc, &head); err != nil {
 			return nil, err
@@ -114,32 +113,23 @@ func Parse(data []byte) (*Objects, error) {
 		var target any
 		switch head.Kind {
 		case "Deployment":
-			objs.Deployments = append(objs.Deployments, appsv1.Deployment{})
-			target = &objs.Deployments[len(objs.Deployments)-1]
+			target = appendNew(&objs.Deployments)
 		case "Service":
-			objs.Services = append(objs.Services, corev1.Service{})
-			target = &objs.Services[len(objs.Services)-1]
+			target = appendNew(&objs.Services)
 		case "EndpointSlice":
-			objs.EndpointSlices = append(objs.EndpointSlices, discoveryv1.EndpointSlice{})
-			target = &objs.EndpointSlices[len(objs.EndpointSlices)-1]
+			target = appendNew(&objs.EndpointSlices)
 		case "Ingress":
-			objs.Ingresses = append(objs.Ingresses, networkingv1.Ingress{})
-			target = &objs.Ingresses[len(objs.Ingresses)-1]
+			target = appendNew(&objs.Ingresses)
 		case "Secret":
-			objs.Secrets = append(objs.Secrets, corev1.Secret{})
-			target = &objs.Secrets[len(objs.Secrets)-1]
+			target = appendNew(&objs.Secrets)
 		case "PodDisruptionBudget":
-			objs.PDBs = append(objs.PDBs, policyv1.PodDisruptionBudget{})
-			target = &objs.PDBs[len(objs.PDBs)-1]
+			target = appendNew(&objs.PDBs)
 		case "HorizontalPodAutoscaler":
-			objs.HPAs = append(objs.HPAs, autoscalingv2.HorizontalPodAutoscaler{})
-			target = &objs.HPAs[len(objs.HPAs)-1]
+			target = appendNew(&objs.HPAs)
 		case "HTTPRoute":
-			objs.HTTPRoutes = append(objs.HTTPRoutes, HTTPRoute{})
-			target = &objs.HTTPRoutes[len(objs.HTTPRoutes)-1]
+			target = appendNew(&objs.HTTPRoutes)
 		case "TrafficSplit":
-			objs.TrafficSplits = append(objs.TrafficSplits, TrafficSplit{})
-			target = &objs.TrafficSplits[len(objs.TrafficSplits)-1]
+			target = appendNew(&objs.TrafficSplits)
 		default:
 			continue
 		}
@@ -151,6 +141,13 @@ func Parse(data []byte) (*Objects, error) {
 			return nil, fmt.Errorf("%s: %w", head.Kind, err)
 		}
 	}
+}
+
+// appendNew appends a zero T to list and returns a pointer to it, for Parse to
+// decode the document into.
+func appendNew[T any](list *[]T) *T {
+	*list = append(*list, *new(T))
+	return &(*list)[len(*list)-1]
 }
 
 // Check runs every rule and returns one error per violation.
