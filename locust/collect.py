@@ -17,15 +17,14 @@ import gevent
 from locust import FastHttpUser, between, events, task
 from locust.runners import LocalRunner
 
-from records import save_atomically
+from records import add_records_file_argument, save_atomically
 
 log = logging.getLogger("collect")
 
 
 @events.init_command_line_parser.add_listener
 def add_arguments(parser):
-    parser.add_argument("--records-file", env_var="LOCUST_RECORDS_FILE", default=".run/records.json",
-                        help="where the collected records are saved (a JSON array)")
+    add_records_file_argument(parser, "where the collected records are saved (a JSON array)")
     parser.add_argument("--max-records", env_var="LOCUST_MAX_RECORDS", type=int, default=0,
                         help="stop after this many records (0: no cap)")
     parser.add_argument("--save-interval", env_var="LOCUST_SAVE_INTERVAL", type=float, default=2.0,

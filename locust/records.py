@@ -7,6 +7,11 @@ import json
 import os
 
 
+def add_records_file_argument(parser, help):
+    """The --records-file option, the same file for both phases."""
+    parser.add_argument("--records-file", env_var="LOCUST_RECORDS_FILE", default=".run/records.json", help=help)
+
+
 def save_atomically(path, records):
     """Write `records` as a JSON array so that a reader, or a run killed at
     any instant, only ever sees the previous complete file or the new one:

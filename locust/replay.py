@@ -31,7 +31,7 @@ from gevent.queue import Empty, Queue
 from locust import FastHttpUser, between, events, task
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
-from records import load_records, save_atomically
+from records import add_records_file_argument, load_records, save_atomically
 
 log = logging.getLogger("replay")
 
@@ -42,8 +42,7 @@ RETRIABLE = lambda status: status == 0 or status == 429 or status >= 500  # noqa
 
 @events.init_command_line_parser.add_listener
 def add_arguments(parser):
-    parser.add_argument("--records-file", env_var="LOCUST_RECORDS_FILE", default=".run/records.json",
-                        help="the collected records (a JSON array) to send")
+    add_records_file_argument(parser, "the collected records (a JSON array) to send")
     parser.add_argument("--summary-file", env_var="LOCUST_SUMMARY_FILE", default="",
                         help="write the replay's outcome here as JSON")
     parser.add_argument("--max-attempts", env_var="LOCUST_MAX_ATTEMPTS", type=int, default=10,
