@@ -70,3 +70,12 @@ require_vars() {
     return 1
   fi
 }
+
+# require_pinned_tag: IMAGE_TAG names one build (a version or a git SHA);
+# `latest` moves under a running deployment. Exits 2 otherwise.
+require_pinned_tag() {
+  if [[ "$IMAGE_TAG" == latest ]]; then
+    echo "error: IMAGE_TAG must be a pinned tag (a version or a git SHA), not latest" >&2
+    exit 2
+  fi
+}

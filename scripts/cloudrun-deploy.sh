@@ -28,10 +28,7 @@ if [[ -z "${WS_UPSTREAM:-}" && -n "${WS_URL:-}" ]]; then
   exit 2
 fi
 require_vars GCP_PROJECT WS_UPSTREAM
-if [[ "$IMAGE_TAG" == latest ]]; then
-  echo "error: IMAGE_TAG must be a pinned tag (a version or a git SHA), not latest" >&2
-  exit 2
-fi
+require_pinned_tag
 if ! [[ "$WS_UPSTREAM" =~ ^http://[^/[:space:]\"|]+/?$ ]]; then
   echo "error: WS_UPSTREAM must be http://host[:port] with no path, such as http://203.0.113.10 (got '$WS_UPSTREAM')" >&2
   exit 2

@@ -39,10 +39,7 @@ case "$SPLIT" in
   httproute-split | smi-trafficsplit) ;;
   *) echo "error: SPLIT must be httproute-split or smi-trafficsplit (got '$SPLIT')" >&2; exit 2 ;;
 esac
-if [[ "$IMAGE_TAG" == latest ]]; then
-  echo "error: IMAGE_TAG must be a pinned tag (a version or a git SHA), not latest" >&2
-  exit 2
-fi
+require_pinned_tag
 require_tools gcloud kubectl linkerd helm go
 GSA="$GSA_NAME@$GCP_PROJECT.iam.gserviceaccount.com"
 

@@ -31,10 +31,7 @@ IMAGE_TAG="${IMAGE_TAG:-0.1.0}"
 AGENT_VM_PORT="${AGENT_VM_PORT:-8080}"
 AGENT_IMAGE="docker.io/$DOCKERHUB_USERNAME/so1-agent:$IMAGE_TAG"
 
-if [[ "$IMAGE_TAG" == latest ]]; then
-  echo "error: IMAGE_TAG must be a pinned tag (a version or a git SHA), not latest" >&2
-  exit 2
-fi
+require_pinned_tag
 if ! [[ "$VM_COUNT" =~ ^[1-9][0-9]*$ ]]; then
   echo "error: VM_COUNT must be a positive integer (got '$VM_COUNT')" >&2
   exit 2
