@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"time"
 
 	"so1fase2/go-agent/internal/routecompare"
@@ -56,7 +55,7 @@ func run(args []string) error {
 			return err
 		}
 	case "cluster":
-		cr, err := parseDeployments(*deployments)
+		cr, err := routecompare.ParseClusterRoutes(*deployments)
 		if err != nil {
 			return err
 		}
@@ -119,16 +118,4 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("-since %q: want RFC 3339 or a duration like 10m", s)
 	}
 	return t, nil
-}
-
-func parseDeployments(spec string) ([]routecompare.ClusterRoute, error) {
-	var out []routecompare.ClusterRoute
-	for _, part := range strings.Split(spec, ",") {
-		name, dep, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || name == "" || dep == "" {
-			return nil, fmt.Errorf("-deployments %q: want route=deployment", part)
-		}
-		out = append(out, routecompare.ClusterRoute{Name: name, Deployment: dep})
-	}
-	return out, nil
 }

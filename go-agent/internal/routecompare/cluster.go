@@ -24,8 +24,12 @@ type ClusterRoute struct {
 	Deployment string // "route1-python" or "route2-node"
 }
 
-// DefaultClusterRoutes are the Deployments of mesh/.
-var DefaultClusterRoutes = []ClusterRoute{{"python", "route1-python"}, {"node", "route2-node"}}
+// ParseClusterRoutes parses the -deployments flag: "python=route1-python,node=route2-node".
+func ParseClusterRoutes(spec string) ([]ClusterRoute, error) {
+	return parseNamed(spec, "-deployments", "route=deployment", func(name, dep string) (ClusterRoute, bool) {
+		return ClusterRoute{Name: name, Deployment: dep}, true
+	})
+}
 
 // QueryCluster reads linkerd-viz's Prometheus: the increase of the inbound proxy
 // counters of each Deployment over the last window (the mesh counts every inbound

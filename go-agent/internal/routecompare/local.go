@@ -141,15 +141,24 @@ func labels(m *dto.Metric) map[string]string {
 	return out
 }
 
-// ParseLocalRoutes parses "python=http://...,node=http://...".
+// ParseLocalRoutes parses the -routes flag: "python=http://...,node=http://...".
 func ParseLocalRoutes(spec string) ([]LocalRoute, error) {
-	var routes []LocalRoute
+	return parseNamed(spec, "-routes", "name=http://host:port/metrics", func(name, url string) (LocalRoute, bool) {
+		return LocalRoute{Name: name, URL: url}, strings.HasPrefix(url, "http")
+	})
+}
+
+// parseNamed parses a comma-separated flag value of name=value pairs; each pair becomes
+// a T through build, which also says whether the value is acceptable.
+func parseNamed[T any](spec, flagName, form string, build func(name, value string) (T, bool)) ([]T, error) {
+	var out []T
 	for _, part := range strings.Split(spec, ",") {
-		name, url, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || name == "" || !strings.HasPrefix(url, "http") {
-			return nil, fmt.Errorf("route %q: want name=http://host:port/metrics", part)
+		name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+		v, ok := build(name, value)
+		if name == "" || value == "" || !ok {
+			return nil, fmt.Errorf("%s %q: want %s", flagName, part, form)
 		}
-		routes = append(routes, LocalRoute{Name: name, URL: url})
+		out = append(out, v)
 	}
-	return routes, nil
+	return out, nil
 }

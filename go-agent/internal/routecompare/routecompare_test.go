@@ -196,6 +196,9 @@ func vsample(value string, labels ...string) string {
 	return fmt.Sprintf(`{"metric":%s,"value":[1764200000.123,%q]}`, b, value)
 }
 
+// meshRoutes are the Deployments of mesh/, as the -deployments flag names them by default.
+var meshRoutes = []ClusterRoute{{"python", "route1-python"}, {"node", "route2-node"}}
+
 func TestClusterFromLinkerdPrometheus(t *testing.T) {
 	var queries []string
 	srv := promAPI(t, func(q string) string {
@@ -214,7 +217,7 @@ func TestClusterFromLinkerdPrometheus(t *testing.T) {
 			return vector(vsample("100", "deployment", "route1-python"), vsample("100", "deployment", "route2-node"))
 		}
 	})
-	stats, err := QueryCluster(context.Background(), http.DefaultClient, srv.URL, DefaultClusterRoutes, 5*time.Minute)
+	stats, err := QueryCluster(context.Background(), http.DefaultClient, srv.URL, meshRoutes, 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,12 +241,12 @@ func TestClusterFromLinkerdPrometheus(t *testing.T) {
 	bad := promAPI(t, func(string) string {
 		return `{"status":"error","errorType":"bad_data","error":"parse error at char 3"}`
 	})
-	if _, err := QueryCluster(context.Background(), http.DefaultClient, bad.URL, DefaultClusterRoutes, time.Minute); err == nil ||
+	if _, err := QueryCluster(context.Background(), http.DefaultClient, bad.URL, meshRoutes, time.Minute); err == nil ||
 		!strings.Contains(err.Error(), "parse error") {
 		t.Errorf("want the API's error, got %v", err)
 	}
 	notJSON := promAPI(t, func(string) string { return "<html>" })
-	if _, err := QueryCluster(context.Background(), http.DefaultClient, notJSON.URL, DefaultClusterRoutes, time.Minute); err == nil {
+	if _, err := QueryCluster(context.Background(), http.DefaultClient, notJSON.URL, meshRoutes, time.Minute); err == nil {
 		t.Error("non-JSON answer accepted")
 	}
 }
