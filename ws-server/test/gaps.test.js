@@ -13,8 +13,7 @@ test('gaps: a row waits for an open transaction holding a lower id, a rolled-bac
   await fast.query('DELETE FROM metric_records');
   const start = await insertRows(fast, 3);
 
-  const ws = await startServer({ TICK_MS: '50', GAP_WAIT_MS: '2000' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '50', GAP_WAIT_MS: '2000' });
   const viewer = client(ws.url);
   t.after(() => viewer.close());
   await waitFor('history', () => viewer.histories.length === 1);

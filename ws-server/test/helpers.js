@@ -46,6 +46,14 @@ export async function openDb() {
   });
 }
 
+/** A connection to an emptied metric_records, closed after the test. */
+export async function emptyTable(t) {
+  const db = await openDb();
+  t.after(() => db.end());
+  await db.query('DELETE FROM metric_records');
+  return db;
+}
+
 export function mariadb(command) {
   return promisify(execFile)(`${PROJECT_ROOT}/scripts/mariadb.sh`, [command], { env: process.env });
 }
@@ -82,12 +90,14 @@ export async function insertRows(conn, count, route) {
   return ids;
 }
 
-export async function startServer(env = {}) {
+/** An in-process ws-server on a free port, closed after the test. */
+export async function startServer(t, env = {}) {
   const logs = [];
   const config = loadConfig({ ...dbEnv, PORT: '0', ...env });
   const server = createWsServer(config, { log: (level, msg, fields) => logs.push({ level, msg, ...fields }) });
   const port = await server.listen(0, '127.0.0.1');
-  return { server, logs, url: `http://127.0.0.1:${port}`, close: () => server.close() };
+  t.after(() => server.close());
+  return { server, logs, url: `http://127.0.0.1:${port}` };
 }
 
 // A client that keeps what it received, the way the dashboard does: lastId for

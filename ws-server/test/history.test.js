@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { client, insertRows, openDb, startServer, waitFor } from './helpers.js';
+import { client, emptyTable, insertRows, startServer, waitFor } from './helpers.js';
 
 test('history: the newest 300 rows oldest first, then only newer rows; every event valid', async (t) => {
-  const db = await openDb();
-  t.after(() => db.end());
-  await db.query('DELETE FROM metric_records');
+  const db = await emptyTable(t);
   const ids = [...(await insertRows(db, 200, 'python')), ...(await insertRows(db, 150, 'node'))];
 
-  const ws = await startServer({ TICK_MS: '100' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '100' });
   const viewer = client(ws.url);
   t.after(() => viewer.close());
   await waitFor('history', () => viewer.histories.length === 1 && viewer.summaries.length > 0);
@@ -71,12 +68,9 @@ test('history: the newest 300 rows oldest first, then only newer rows; every eve
 });
 
 test('history: a client with lastId gets exactly the rows after it; an empty table gives an empty history', async (t) => {
-  const db = await openDb();
-  t.after(() => db.end());
-  await db.query('DELETE FROM metric_records');
+  const db = await emptyTable(t);
 
-  const ws = await startServer({ TICK_MS: '100', HISTORY_LIMIT: '20' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '100', HISTORY_LIMIT: '20' });
   const first = client(ws.url);
   t.after(() => first.close());
   await waitFor('empty history', () => first.histories.length === 1);
@@ -118,17 +112,14 @@ test('history: a client with lastId gets exactly the rows after it; an empty tab
 });
 
 test('summary: records per second count only the last minute and fall as rows age out', async (t) => {
-  const db = await openDb();
-  t.after(() => db.end());
-  await db.query('DELETE FROM metric_records');
+  const db = await emptyTable(t);
   const ids = await insertRows(db, 9, 'python');
   // Three rows from long ago, six that leave the 60 s window about 2 s from now.
   await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 2 HOUR WHERE id IN (?)', [ids.slice(0, 3)]);
   await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 58 SECOND WHERE id IN (?)', [ids.slice(3)]);
   await insertRows(db, 3, 'node');
 
-  const ws = await startServer({ TICK_MS: '100' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '100' });
   const viewer = client(ws.url);
   t.after(() => viewer.close());
   await waitFor('first summary', () => viewer.summaries.length > 0);

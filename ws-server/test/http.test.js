@@ -7,8 +7,7 @@ import { ConfigError, loadConfig, parseCorsOrigins } from '../src/config.js';
 import { client, dbEnv, startServer, waitFor } from './helpers.js';
 
 test('cors: only the configured origins may connect', async (t) => {
-  const ws = await startServer({ CORS_ORIGINS: 'https://dashboard.example.com, http://localhost:8088' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { CORS_ORIGINS: 'https://dashboard.example.com, http://localhost:8088' });
 
   const stranger = client(ws.url, { origin: 'https://evil.example.com', reconnection: false });
   t.after(() => stranger.close());
@@ -44,8 +43,7 @@ test('cors: the default allows local development pages only; "*" and non-origins
 });
 
 test('handshake: a lastId that is not a non-negative integer is refused with a clear error', async (t) => {
-  const ws = await startServer({});
-  t.after(() => ws.close());
+  const ws = await startServer(t);
   for (const lastId of ['12', -1, 1.5]) {
     const bad = client(ws.url, { lastId, reconnection: false });
     await waitFor('refusal', () => bad.connectErrors.length > 0);

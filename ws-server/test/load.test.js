@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import {
-  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, recordValues, serverMetrics, sleep, startServer, waitFor,
+  assertStrictlyIncreasing, client, emptyTable, insertRow, insertRows, recordValues, serverMetrics, sleep, startServer, waitFor,
 } from './helpers.js';
 
 async function comSelect(db) {
@@ -12,12 +12,9 @@ async function comSelect(db) {
 }
 
 test('load: 200 connected clients still cost one database query per tick', async (t) => {
-  const db = await openDb();
-  t.after(() => db.end());
-  await db.query('DELETE FROM metric_records');
+  const db = await emptyTable(t);
   await insertRows(db, 20);
-  const ws = await startServer({ TICK_MS: '100' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '100' });
 
   const viewers = Array.from({ length: 200 }, () => client(ws.url));
   t.after(() => viewers.forEach((v) => v.close()));
@@ -66,11 +63,8 @@ const INSERT_MANY = `INSERT INTO metric_records (route, total_ram, ram_libre, us
   procesos_zombie, procesos_parados, hora) VALUES ?`;
 
 test('slow client: one that stops reading is disconnected, the others still get every row', async (t) => {
-  const db = await openDb();
-  t.after(() => db.end());
-  await db.query('DELETE FROM metric_records');
-  const ws = await startServer({ TICK_MS: '20', SLOW_CLIENT_MAX_PACKETS: '20' });
-  t.after(() => ws.close());
+  const db = await emptyTable(t);
+  const ws = await startServer(t, { TICK_MS: '20', SLOW_CLIENT_MAX_PACKETS: '20' });
   const healthy = client(ws.url);
   t.after(() => healthy.close());
 

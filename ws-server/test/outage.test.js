@@ -9,8 +9,7 @@ test('outage: clients stay connected through a database kill, get status down/up
   await db.query('DELETE FROM metric_records');
   const first = await insertRows(db, 5);
 
-  const ws = await startServer({ TICK_MS: '100', DB_TIMEOUT_MS: '2000' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '100', DB_TIMEOUT_MS: '2000' });
   const viewer = client(ws.url);
   t.after(() => viewer.close());
   await waitFor('history', () => viewer.histories.length === 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, rootSql, serverMetrics, sleep, startServer, waitFor,
+  assertStrictlyIncreasing, client, emptyTable, insertRow, insertRows, rootSql, serverMetrics, sleep, startServer, waitFor,
 } from './helpers.js';
 
 // Inserts one row every `everyMs` until stopped; returns the ids in order.
@@ -18,13 +18,10 @@ function steadyInserter(db, everyMs) {
 }
 
 test('reconnect: a dropped connection resumes from its lastId with no gap and no duplicate', async (t) => {
-  const db = await openDb();
-  t.after(() => db.end());
-  await db.query('DELETE FROM metric_records');
+  const db = await emptyTable(t);
   const before = await insertRows(db, 10);
 
-  const ws = await startServer({ TICK_MS: '50' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '50' });
   const viewer = client(ws.url);
   t.after(() => viewer.close());
   await waitFor('history', () => viewer.histories.length === 1);
@@ -49,14 +46,11 @@ test('reconnect: a dropped connection resumes from its lastId with no gap and no
 });
 
 test('reconnect: a lastId older than the in-memory ring is served by a bounded catch-up query, rows inserted meanwhile included once', async (t) => {
-  const db = await openDb();
-  t.after(() => db.end());
-  await db.query('DELETE FROM metric_records');
+  const db = await emptyTable(t);
   const old = await insertRows(db, 60);
 
   // Ring = max(HISTORY_LIMIT, CATCHUP_LIMIT) = 10 rows: lastId old[0] is far behind it.
-  const ws = await startServer({ TICK_MS: '20', HISTORY_LIMIT: '5', CATCHUP_LIMIT: '10' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '20', HISTORY_LIMIT: '5', CATCHUP_LIMIT: '10' });
   const before = await serverMetrics(ws.url);
 
   const inserter = steadyInserter(db, 5);
@@ -86,13 +80,10 @@ test('reconnect: a lastId older than the in-memory ring is served by a bounded c
 });
 
 test('reset: when the table is emptied under it, the stream starts over and clients get a fresh, truncated history', async (t) => {
-  const db = await openDb();
-  t.after(() => db.end());
-  await db.query('DELETE FROM metric_records');
+  const db = await emptyTable(t);
   await insertRows(db, 10);
 
-  const ws = await startServer({ TICK_MS: '50' });
-  t.after(() => ws.close());
+  const ws = await startServer(t, { TICK_MS: '50' });
   const viewer = client(ws.url);
   const poller = client(ws.url, { transports: ['polling'] });
   t.after(() => [viewer, poller].forEach((c) => c.close()));
