@@ -46,7 +46,6 @@ function createSequelize(db, logger) {
     hooks: {
       afterConnect: (connection) => armQueryTimeout(connection, QUERY_TIMEOUT_MS),
     },
-    define: { timestamps: false, freezeTableName: true, underscored: false },
   });
 }
 
@@ -76,10 +75,4 @@ function defineMetricRecord(sequelize) {
   );
 }
 
-module.exports = {
-  createSequelize,
-  defineMetricRecord,
-  CONNECT_TIMEOUT_MS,
-  ACQUIRE_TIMEOUT_MS,
-  QUERY_TIMEOUT_MS,
-};
+module.exports = { createSequelize, defineMetricRecord };

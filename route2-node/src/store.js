@@ -35,6 +35,9 @@ function isUnavailable(error) {
   return UNAVAILABLE_CODES.has(cause.code) || cause.fatal === true;
 }
 
+// The error to throw on: DatabaseUnavailableError (503) or the error itself (a bug, 500).
+const asThrown = (error) => (isUnavailable(error) ? new DatabaseUnavailableError(driverError(error)) : error);
+
 function isRetryable(error) {
   const { errno } = driverError(error);
   return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
@@ -147,8 +150,7 @@ function createStore({ sequelize, MetricRecord, route, logger }) {
           await pause(10 * attemptNo * (0.5 + Math.random()));
           continue;
         }
-        if (isUnavailable(error)) throw new DatabaseUnavailableError(driverError(error));
-        throw error;
+        throw asThrown(error);
       }
     }
   }
@@ -158,12 +160,11 @@ function createStore({ sequelize, MetricRecord, route, logger }) {
     try {
       await sequelize.query('SELECT 1', { raw: true });
     } catch (error) {
-      if (isUnavailable(error)) throw new DatabaseUnavailableError(driverError(error));
-      throw error;
+      throw asThrown(error);
     }
   }
 
   return { storeRecords, ping };
 }
 
-module.exports = { createStore, DatabaseUnavailableError, toCents, INSERTED_COLUMNS };
+module.exports = { createStore, DatabaseUnavailableError, INSERTED_COLUMNS };

@@ -124,4 +124,4 @@ function createBodyValidator(recordSchema) {
   };
 }
 
-module.exports = { createBodyValidator, isCalendarDateTime };
+module.exports = { createBodyValidator };
