@@ -67,6 +67,13 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
+// writeRunningProcs makes the procesos module under root report n processes, all running.
+func writeRunningProcs(t *testing.T, root string, n int) {
+	t.Helper()
+	write(t, filepath.Join(root, "procesos_"+carnet), fmt.Sprintf(
+		`{"procesos_corriendo":%d,"total_procesos":%d,"procesos_durmiendo":0,"procesos_zombie":0,"procesos_parados":0}`+"\n", n, n))
+}
+
 // startAgent runs a sampler with a short window over root and returns a test server.
 // advance is called once the sampler has its baseline, to move the CPU counters on.
 func startAgent(t *testing.T, cfg collector.Config, ttl time.Duration, advance func()) (*httptest.Server, *CPUSampler) {
@@ -201,8 +208,7 @@ func TestSnapshotCacheSharesOneReading(t *testing.T) {
 	root := copyTree(t, "module")
 	r := NewSnapshotReader(collector.Config{ProcRoot: root, Carnet: carnet}, time.Hour)
 	first := r.Read()
-	write(t, filepath.Join(root, "procesos_"+carnet),
-		`{"procesos_corriendo":1,"total_procesos":1,"procesos_durmiendo":0,"procesos_zombie":0,"procesos_parados":0}`+"\n")
+	writeRunningProcs(t, root, 1)
 	if second := r.Read(); second.Procs != first.Procs || second.At != first.At {
 		t.Fatalf("cached reading changed within its ttl: %+v vs %+v", second, first)
 	}
@@ -339,8 +345,7 @@ func TestSnapshotServesStaleWhileRefreshingButNeverTooOld(t *testing.T) {
 	root := copyTree(t, "module")
 	r := NewSnapshotReader(collector.Config{ProcRoot: root, Carnet: carnet}, time.Minute)
 	first := r.Read()
-	write(t, filepath.Join(root, "procesos_"+carnet),
-		`{"procesos_corriendo":1,"total_procesos":1,"procesos_durmiendo":0,"procesos_zombie":0,"procesos_parados":0}`+"\n")
+	writeRunningProcs(t, root, 1)
 
 	// Between ttl and 10*ttl: the old reading at once, and a background refresh.
 	r.mu.Lock()
@@ -358,8 +363,7 @@ func TestSnapshotServesStaleWhileRefreshingButNeverTooOld(t *testing.T) {
 	}
 
 	// Older than 10*ttl: read synchronously.
-	write(t, filepath.Join(root, "procesos_"+carnet),
-		`{"procesos_corriendo":2,"total_procesos":2,"procesos_durmiendo":0,"procesos_zombie":0,"procesos_parados":0}`+"\n")
+	writeRunningProcs(t, root, 2)
 	r.mu.Lock()
 	r.last.At = time.Now().Add(-11 * time.Minute)
 	r.mu.Unlock()
