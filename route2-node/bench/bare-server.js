@@ -1,7 +1,7 @@
 'use strict';
 // The benchmark's baseline: the same HTTP server (Express, JSON body) and the raw
 // driver (a mysql2 pool of the same size), doing the same single-row INSERT, with
-// no validation, no ORM, no metrics and no logs. Not a service: bench/run.sh only.
+// no validation, no ORM, no metrics and no logs. Not a service: bench/run.js only.
 const express = require('express');
 const mysql = require('mysql2');
 
