@@ -9,29 +9,42 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// renderedVariants reads every <variant>.yaml that mesh/tests/run.sh rendered
-// with `kubectl kustomize` into $RENDERED_DIR.
-func renderedVariants(t *testing.T) map[string]*Objects {
+// renderedDir is where mesh/tests/run.sh rendered every variant with
+// `kubectl kustomize`, one <variant>.yaml each.
+func renderedDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("RENDERED_DIR")
 	if dir == "" {
 		t.Fatal("RENDERED_DIR is not set: run through `make -C mesh test`, which renders every variant first")
 	}
+	return dir
+}
+
+// parseFile is a fresh parse of one rendered variant.
+func parseFile(t *testing.T, file string) *Objects {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Parse(data)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return objs
+}
+
+// renderedVariants parses every rendered variant, by name.
+func renderedVariants(t *testing.T) map[string]*Objects {
+	t.Helper()
+	dir := renderedDir(t)
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no rendered variants in %s (%v)", dir, err)
 	}
 	variants := map[string]*Objects{}
 	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs, err := Parse(data)
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		variants[strings.TrimSuffix(filepath.Base(file), ".yaml")] = objs
+		variants[strings.TrimSuffix(filepath.Base(file), ".yaml")] = parseFile(t, file)
 	}
 	return variants
 }
@@ -52,21 +65,13 @@ func TestRenderedVariantsPassEveryRule(t *testing.T) {
 // A fresh parse of one rendered variant, for the tests that break it on purpose.
 func variant(t *testing.T, name string) *Objects {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(os.Getenv("RENDERED_DIR"), name+".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return objs
+	return parseFile(t, filepath.Join(renderedDir(t), name+".yaml"))
 }
 
 // Each rule must reject the mistake it exists for; a check that cannot fail
 // proves nothing about the manifests above.
 func TestRulesRejectTheMistakesTheyExistFor(t *testing.T) {
-	renderedVariants(t)
+	renderedDir(t)
 	cases := []struct {
 		name    string
 		variant string
