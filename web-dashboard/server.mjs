@@ -107,23 +107,20 @@ function socketIoTarget(rawUrl) {
   return url.pathname.startsWith(SOCKET_IO_PREFIX) ? url.pathname + url.search : null;
 }
 
-/** The browser's headers for the upstream: Origin and the rest unchanged, Host the upstream's. */
+/**
+ * The browser's headers for the upstream: Origin and the rest unchanged (as
+ * Node joined repeated ones), hop-by-hop ones dropped, Host the upstream's.
+ */
 function upstreamHeaders(req, upstream, { keepUpgrade }) {
-  const headers = [];
-  let forwardedFor = req.socket.remoteAddress ?? '';
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i];
-    const lower = name.toLowerCase();
-    if (lower === 'host') continue;
-    if (lower === 'x-forwarded-for') {
-      forwardedFor = `${req.rawHeaders[i + 1]}, ${forwardedFor}`;
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) && !(keepUpgrade && (lower === 'connection' || lower === 'upgrade'))) continue;
-    headers.push([name, req.rawHeaders[i + 1]]);
+  const headers = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'connection' || name === 'upgrade'))) continue;
+    headers[name] = value;
   }
-  headers.push(['Host', upstream.host], ['X-Forwarded-For', forwardedFor]);
-  if (!req.headers['x-forwarded-host']) headers.push(['X-Forwarded-Host', req.headers.host ?? '']);
+  const client = req.socket.remoteAddress ?? '';
+  headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${client}` : client;
+  headers['x-forwarded-host'] ??= req.headers.host ?? '';
+  headers.host = upstream.host;
   return headers;
 }
 
@@ -132,17 +129,12 @@ function upstreamHeaders(req, upstream, { keepUpgrade }) {
  * streamed both ways with backpressure, nothing buffered whole.
  */
 function proxyHttp(req, res, path, upstream, agent, { connectTimeoutMs, idleTimeoutMs }) {
-  const headers = {};
-  for (const [name, value] of upstreamHeaders(req, upstream, { keepUpgrade: false })) {
-    const lower = name.toLowerCase();
-    headers[lower] = headers[lower] === undefined ? value : `${headers[lower]}, ${value}`;
-  }
   const upstreamReq = request({
     host: upstream.hostname,
     port: upstream.port || 80,
     method: req.method,
     path,
-    headers,
+    headers: upstreamHeaders(req, upstream, { keepUpgrade: false }),
     agent,
     timeout: idleTimeoutMs,
   });
@@ -215,7 +207,7 @@ function proxyUpgrade(req, socket, head, path, upstream, tunnels, { connectTimeo
     socket.setNoDelay(true);
     upstreamSocket.setNoDelay(true);
     const lines = [`${req.method} ${path} HTTP/1.1`];
-    for (const [name, value] of upstreamHeaders(req, upstream, { keepUpgrade: true })) lines.push(`${name}: ${value}`);
+    for (const [name, value] of Object.entries(upstreamHeaders(req, upstream, { keepUpgrade: true }))) lines.push(`${name}: ${value}`);
     upstreamSocket.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) upstreamSocket.write(head);
     // pipe() pauses the faster side when the other's buffer is full.
