@@ -13,12 +13,12 @@ import (
 
 // Config is the agent's whole configuration; env vars give the defaults, flags win.
 type Config struct {
-	Addr           string        `json:"addr"`
-	Carnet         string        `json:"carnet"`
-	ProcRoot       string        `json:"proc_root"`
-	RequireModules bool          `json:"require_modules"`
-	CPUWindow      time.Duration `json:"-"`
-	SnapshotTTL    time.Duration `json:"-"`
+	Addr           string
+	Carnet         string
+	ProcRoot       string
+	RequireModules bool
+	CPUWindow      time.Duration
+	SnapshotTTL    time.Duration
 }
 
 // DefaultSnapshotTTL keeps RAM and process readings for this long; see README "Per-request reads".
