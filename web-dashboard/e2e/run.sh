@@ -17,7 +17,7 @@ logs="$RUN_DIR/test-dashboard-logs"
 mkdir -p "$E2E_ARTIFACTS" "$logs"
 
 [[ -f "$PROJECT_ROOT/ws-server/Makefile" ]] || { echo "e2e: ws-server/ is missing" >&2; exit 1; }
-"$PROJECT_ROOT/scripts/ensure-packages.sh" chromium
+"$PROJECT_ROOT/scripts/ensure-packages.sh" chromium curl
 
 pids=()
 cleanup() {
