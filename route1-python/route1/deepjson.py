@@ -1,16 +1,25 @@
-"""JSON text to Python values without recursion.
+"""JSON text to Python values, also nested deeper than the json module goes.
 
 The json module's C parser stops at Python's recursion limit (about a thousand
 nested arrays), while RFC 8259 sets no depth limit and route 2's parser has
 none: a 1 MiB body of nested arrays is valid JSON, and must get the same 422 as
-from route 2, not a 400. Used only when the fast parser gives up."""
+from route 2, not a 400. `loads` is used only when DECODER gives up; it keeps
+the open containers on a list of its own and leaves strings, numbers and
+literals to DECODER's scanner, so both accept exactly the same values."""
+import json
 import re
 from json.decoder import JSONDecodeError, scanstring
 
-# ASCII digits only, as the C parser (the json module's NUMBER_RE uses \\d).
-NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 WHITESPACE = re.compile(r"[ \t\n\r]*")
-LITERALS = (("true", True), ("false", False), ("null", None))
+
+
+def _reject_constant(name):
+    # Python's json accepts NaN and Infinity; JSON (RFC 8259) does not.
+    raise ValueError(f"{name} is not JSON")
+
+
+# Built once: json.loads(text, parse_constant=...) builds a decoder on every call.
+DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _skip(text, pos):
@@ -29,18 +38,11 @@ def _key(text, pos):
 
 
 def _scalar(text, pos):
-    if text[pos:pos + 1] == '"':
-        return scanstring(text, pos + 1, True)
-    number = NUMBER.match(text, pos)
-    if number and number.end() > pos:
-        integer, fraction, exponent = number.groups()
-        if fraction or exponent:
-            return float(integer + (fraction or "") + (exponent or "")), number.end()
-        return int(integer), number.end()
-    for word, value in LITERALS:
-        if text.startswith(word, pos):
-            return value, pos + len(word)
-    raise JSONDecodeError("Expecting value", text, pos)
+    """A value that is no array or object (the scanner would recurse into those)."""
+    try:
+        return DECODER.scan_once(text, pos)
+    except StopIteration:
+        raise JSONDecodeError("Expecting value", text, pos) from None
 
 
 def loads(text):
