@@ -1,6 +1,6 @@
 """Configuration, from the environment only."""
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # The contract's record schema: beside the repository's contracts/ by default,
@@ -16,7 +16,8 @@ class Settings:
     db_host: str
     db_port: int
     db_user: str
-    db_password: str
+    # Out of repr, so that logging the settings cannot print it.
+    db_password: str = field(repr=False)
     db_name: str
     db_pool_size: int
     record_schema: Path
