@@ -68,7 +68,7 @@ export function rootSql(statement) {
 }
 
 let sequence = 0;
-export function recordValues(route = sequence % 2 === 0 ? 'python' : 'node') {
+function recordValues(route = sequence % 2 === 0 ? 'python' : 'node') {
   sequence += 1;
   const cpu = (sequence * 7) % 10000 / 100;
   return [route, 16000, 4_000_000_000 + sequence, 8000, ((sequence * 13) % 10000) / 100, cpu,
@@ -77,11 +77,16 @@ export function recordValues(route = sequence % 2 === 0 ? 'python' : 'node') {
 
 const INSERT = `INSERT INTO metric_records (route, total_ram, ram_libre, uso_ram, porcentaje_ram,
   porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo, total_procesos, procesos_durmiendo,
-  procesos_zombie, procesos_parados, hora) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  procesos_zombie, procesos_parados, hora) VALUES ?`;
 
 export async function insertRow(conn, route) {
-  const [result] = await conn.query(INSERT, recordValues(route));
+  const [result] = await conn.query(INSERT, [[recordValues(route)]]);
   return Number(result.insertId);
+}
+
+/** `count` rows in one statement, routes alternating. */
+export async function insertBatch(conn, count) {
+  await conn.query(INSERT, [Array.from({ length: count }, () => recordValues())]);
 }
 
 export async function insertRows(conn, count, route) {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import {
-  assertStrictlyIncreasing, client, emptyTable, insertRow, insertRows, recordValues, serverMetrics, sleep, startServer, waitFor,
+  assertStrictlyIncreasing, client, emptyTable, insertBatch, insertRow, insertRows, serverMetrics, sleep, startServer, waitFor,
 } from './helpers.js';
 
 async function comSelect(db) {
@@ -58,10 +58,6 @@ test('load: 200 connected clients still cost one database query per tick', async
   }
 });
 
-const INSERT_MANY = `INSERT INTO metric_records (route, total_ram, ram_libre, uso_ram, porcentaje_ram,
-  porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo, total_procesos, procesos_durmiendo,
-  procesos_zombie, procesos_parados, hora) VALUES ?`;
-
 test('slow client: one that stops reading is disconnected, the others still get every row', async (t) => {
   const db = await emptyTable(t);
   const ws = await startServer(t, { TICK_MS: '20', SLOW_CLIENT_MAX_PACKETS: '20' });
@@ -83,7 +79,7 @@ test('slow client: one that stops reading is disconnected, the others still get 
   let inserted = 0;
   while ((await serverMetrics(ws.url)).ws_slow_clients_dropped_total === 0) {
     assert.ok(inserted < 100000, 'the stalled client was never dropped');
-    await db.query(INSERT_MANY, [Array.from({ length: 1000 }, () => recordValues())]);
+    await insertBatch(db, 1000);
     inserted += 1000;
     await sleep(20);
   }
