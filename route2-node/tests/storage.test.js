@@ -3,6 +3,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { useService, post, connectDb, countIds, newId, VALID } = require('./support');
+const { INSERTED_COLUMNS } = require('../src/store');
 
 const service = useService({ withDb: true });
 const rowsWithIds = (ids) => countIds(ids, service.db);
@@ -73,9 +74,23 @@ test('concurrent overlapping batches in opposite orders store every id exactly o
   assert.equal(await rowsWithIds(ids), ids.length);
 });
 
+// Resolves once a route connection has been executing an INSERT on two polls in a
+// row, i.e. is waiting for a lock (a fixed sleep is too short on a loaded machine).
+async function routeInsertBlocked() {
+  const insertIds = async () => new Set((await service.db.query('SHOW PROCESSLIST'))[0]
+    .filter((p) => p.Command === 'Execute' && String(p.Info).startsWith('INSERT')).map((p) => p.Id));
+  for (let previous = new Set(), until = Date.now() + 5000; Date.now() < until;) {
+    const current = await insertIds();
+    if ([...current].some((id) => previous.has(id))) return;
+    previous = current;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  throw new Error('the route never waited on a lock');
+}
+
 test('a deadlock with another transaction is retried: 201 and every id once', async (t) => {
   const [a, b] = [newId(), newId()].sort();
-  const columns = 'record_id, route, total_ram, ram_libre, uso_ram, porcentaje_ram, porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo, total_procesos, procesos_durmiendo, procesos_zombie, procesos_parados, hora';
+  const columns = INSERTED_COLUMNS.join(', ');
   const values = (id) => [id, 'python', 1, 1, 1, 1, 1, 99, 1, 1, 0, 0, 0, '2025-01-01 00:00:00'];
   const other = await connectDb();
   try {
@@ -85,7 +100,7 @@ test('a deadlock with another transaction is retried: 201 and every id once', as
     await other.query(`INSERT INTO metric_records (${columns}) VALUES ?`, [[b, ...extra].map(values)]);
     // The route inserts a, then waits for b's lock; our insert of a closes the cycle.
     const routeAnswer = post(service.url, [{ ...VALID, id: b }, { ...VALID, id: a }]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await routeInsertBlocked();
     let otherWon = true;
     try {
       await other.query(`INSERT INTO metric_records (${columns}) VALUES (?)`, [values(a)]);
