@@ -25,13 +25,8 @@ SERVICE_DIR = Path(__file__).resolve().parents[1]
 ROOT = SERVICE_DIR.parent
 
 
-def project_env():
-    dump = subprocess.run(["bash", "-c", f'source "{ROOT}/scripts/env.sh" && env -0'],
-                          capture_output=True, check=True).stdout.decode()
-    return dict(item.split("=", 1) for item in dump.split("\0") if "=" in item)
-
-
-ENV = project_env()
+# The Makefile runs this under scripts/with-env.sh: the project's configuration is in the environment.
+ENV = dict(os.environ)
 WORKERS = os.environ.get("WORKERS", "2")
 POOL_SIZE = os.environ.get("DB_POOL_SIZE", "16")
 BENCH_SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))

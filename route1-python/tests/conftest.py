@@ -18,14 +18,8 @@ CONTRACTS = ROOT / "contracts"
 MARIADB_SCRIPT = ROOT / "scripts/mariadb.sh"
 
 
-def project_env():
-    """The project's configuration as scripts/env.sh exports it (.env, RUN_DIR)."""
-    dump = subprocess.run(["bash", "-c", f'source "{ROOT}/scripts/env.sh" && env -0'],
-                          capture_output=True, check=True).stdout.decode()
-    return dict(item.split("=", 1) for item in dump.split("\0") if "=" in item)
-
-
-ENV = project_env()
+# The Makefile runs this under scripts/with-env.sh: the project's configuration is in the environment.
+ENV = dict(os.environ)
 DB_ENV = dict(ENV, MARIADB_DIR=f"{ENV['RUN_DIR']}/test-route1-mariadb",
               DB_PORT=os.environ.get("TEST_ROUTE1_DB_PORT", "3318"), DB_HOST="127.0.0.1")
 

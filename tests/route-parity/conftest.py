@@ -17,13 +17,8 @@ MARIADB_SCRIPT = ROOT / "scripts/mariadb.sh"
 START_TIMEOUT_S = 300
 
 
-def project_env():
-    dump = subprocess.run(["bash", "-c", f'source "{ROOT}/scripts/env.sh" && env -0'],
-                          capture_output=True, check=True).stdout.decode()
-    return dict(item.split("=", 1) for item in dump.split("\0") if "=" in item)
-
-
-ENV = project_env()
+# The Makefile runs this under scripts/with-env.sh: the project's configuration is in the environment.
+ENV = dict(os.environ)
 DB_ENV = dict(ENV, MARIADB_DIR=f"{ENV['RUN_DIR']}/test-parity-mariadb", DB_HOST="127.0.0.1",
               DB_PORT=os.environ.get("TEST_PARITY_DB_PORT", "3320"))
 ROUTES = {
