@@ -1,7 +1,7 @@
 """The main job's closing summary: records collected, sent and stored per
 route, the split, and each route's latency percentiles as Locust saw them.
 
-Reads (paths from the environment, as scripts/stack.sh sets them):
+Reads (paths from the environment, with run-phase.sh's defaults under $RUN_DIR):
   RECORDS_FILE      the collected records
   REPLAY_SUMMARY    replay.py's outcome, with Locust's figures per route name
 and asks the database (scripts/mariadb.sh sql) how many of this run's record

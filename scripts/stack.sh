@@ -320,9 +320,6 @@ cmd_status() {
 cmd_load() {
   cmd_status >/dev/null || die "the stack is not (fully) up; run: scripts/stack.sh up"
   make --no-print-directory -C "$PROJECT_ROOT/locust" deps
-  export RECORDS_FILE="${RECORDS_FILE:-$RUN_DIR/records.json}"
-  export REPLAY_SUMMARY="${REPLAY_SUMMARY:-$RUN_DIR/replay-summary.json}"
-  export LOCUST_STATS_DIR="${LOCUST_STATS_DIR:-$RUN_DIR/locust}"
   local phase=replay
   [[ "${LOCUST_WORKERS:-0}" -gt 0 ]] && phase=replay-distributed
   echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent"
