@@ -4,28 +4,17 @@
 // EXPECTED_JSON: {"latest_id": 123, "total_procesos": 233, "total": 60, "python": 30, "node": 30}
 // Exits 0 when everything matched within the timeout, 1 with the differences otherwise.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launchDebianChromium } from '../../web-dashboard/e2e/chromium.mjs';
 
 const [url, expectedJson, screenshot] = process.argv.slice(2);
 const expected = JSON.parse(expectedJson);
 const TIMEOUT_MS = 20_000;
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'e2e-chromium-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1400, height: 900 },
-});
+const browser = await launchDebianChromium(chromium, 'e2e');
 const pageErrors = [];
 let shown = {};
 try {
-  const page = context.pages()[0] ?? (await context.newPage());
+  const { page } = browser;
   page.on('pageerror', (err) => pageErrors.push(err.message));
   await page.goto(url);
   const read = () => page.evaluate(() => {
@@ -53,6 +42,5 @@ try {
     console.log(`dashboard shows ${JSON.stringify(shown)}; screenshot ${screenshot}`);
   }
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser.close();
 }

@@ -5,10 +5,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { launchDebianChromium } from './chromium.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DASHBOARD_URL = `http://127.0.0.1:${process.env.DASHBOARD_E2E_PORT}/`;
@@ -51,30 +50,19 @@ function insert(records) {
 
 const text = (page, testId) => page.getByTestId(testId).textContent();
 
+let browser;
 let context;
 let page;
-let userDataDir;
 const pageErrors = [];
 
 before(async () => {
-  userDataDir = mkdtempSync(join(tmpdir(), 'dashboard-e2e-chromium-'));
-  // Debian's chromium, never a downloaded browser.
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    viewport: { width: 1400, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchDebianChromium(chromium, 'dashboard-e2e');
+  ({ context, page } = browser);
   page.on('pageerror', (err) => pageErrors.push(err.message));
 });
 
 after(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 test('rows inserted into the database appear in the charts and the table within 2 s', async () => {
