@@ -5,8 +5,8 @@ WORKERS ?= 2
 
 .PHONY: up down status test bench docs-check load-distributed \
 	test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
-	test-ws test-dashboard test-mesh test-locust test-e2e test-scripts \
-	bench-agent bench-routes bench-ws
+	test-ws test-dashboard test-mesh test-images test-locust test-e2e test-scripts \
+	images bench-agent bench-routes bench-ws
 
 ## up: start the local stack, run Locust collect and replay, print the summary
 up:
@@ -25,9 +25,13 @@ load-distributed:
 	scripts/stack.sh up
 	LOCUST_WORKERS=$(WORKERS) scripts/stack.sh load
 
+## images: the five images, built with podman from their Dockerfiles as GitHub Actions builds them
+images:
+	scripts/images.sh build
+
 ## test: every component's tests; each installs what it needs and starts its own servers
 test: test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
-	test-ws test-dashboard test-mesh test-locust test-e2e test-scripts docs-check
+	test-ws test-dashboard test-mesh test-images test-locust test-e2e test-scripts docs-check
 
 test-contracts:
 	$(MAKE) -C contracts test
@@ -47,6 +51,9 @@ test-dashboard:
 	$(MAKE) -C web-dashboard test
 test-mesh:
 	$(MAKE) -C mesh test
+## test-images: build the five images with podman, run each as its deployment runs it
+test-images:
+	$(MAKE) -C tests/images test
 test-locust:
 	$(MAKE) -C locust test
 test-e2e:

@@ -71,10 +71,48 @@ require_vars() {
   fi
 }
 
+# default_image_tag: the short SHA of the checked-out commit, the tag that
+# .github/workflows/images.yml publishes for every push to main (a release
+# tag v1.2.3 also publishes 1.2.3 and 1.2).
+default_image_tag() {
+  git -C "$PROJECT_ROOT" rev-parse --short=7 HEAD
+}
+
+# require_published_image IMAGE...: each docker.io/USER/REPO:TAG exists on
+# Docker Hub (its tags API; DOCKERHUB_API overrides the address), or exit 2
+# naming it: a deployment of a tag the workflow never published would only
+# show ImagePullBackOff. DRY_RUN prints the check instead.
+require_published_image() {
+  local image api="${DOCKERHUB_API:-https://hub.docker.com}" path status
+  require_tools curl || exit 2
+  for image in "$@"; do
+    path="${image#docker.io/}"
+    if [[ "$DRY_RUN" == 1 ]]; then
+      echo "+ check that $image is published on Docker Hub"
+      continue
+    fi
+    status="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 \
+      "$api/v2/namespaces/${path%%/*}/repositories/$(basename "${path%:*}")/tags/${path##*:}" 2>&1)" || status="none ($status)"
+    case "$status" in
+      200) ;;
+      404)
+        echo "error: $image is not published on Docker Hub. The images workflow publishes the short SHA" >&2
+        echo "       of every push to main (and 1.2.3 for a tag v1.2.3): push the commit and wait for it," >&2
+        echo "       or set IMAGE_TAG to a published tag." >&2
+        exit 2
+        ;;
+      *)
+        echo "error: could not check that $image is published on Docker Hub (answer: $status)" >&2
+        exit 2
+        ;;
+    esac
+  done
+}
+
 # require_pinned_tag: IMAGE_TAG names one build (a version or a git SHA);
 # `latest` moves under a running deployment. Exits 2 otherwise.
 require_pinned_tag() {
-  if [[ "$IMAGE_TAG" == latest ]]; then
+  if [[ -z "$IMAGE_TAG" || "$IMAGE_TAG" == latest ]]; then
     echo "error: IMAGE_TAG must be a pinned tag (a version or a git SHA), not latest" >&2
     exit 2
   fi

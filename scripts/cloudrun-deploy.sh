@@ -19,7 +19,7 @@ source "$PROJECT_ROOT/mesh/deploy-lib.sh"
 
 GCP_REGION="${GCP_REGION:-us-central1}"
 DOCKERHUB_USERNAME="${DOCKERHUB_USERNAME:-so1fase2}"
-IMAGE_TAG="${IMAGE_TAG:-0.1.0}"
+IMAGE_TAG="${IMAGE_TAG:-$(default_image_tag)}"
 SERVICE_FILE="${SERVICE_FILE:-$PROJECT_ROOT/web-dashboard/cloudrun/service.yaml}"
 IMAGE="docker.io/$DOCKERHUB_USERNAME/so1-web-dashboard:$IMAGE_TAG"
 
@@ -29,6 +29,7 @@ if [[ -z "${WS_UPSTREAM:-}" && -n "${WS_URL:-}" ]]; then
 fi
 require_vars GCP_PROJECT WS_UPSTREAM
 require_pinned_tag
+require_published_image "$IMAGE"
 if ! [[ "$WS_UPSTREAM" =~ ^http://[^/[:space:]\"|]+/?$ ]]; then
   echo "error: WS_UPSTREAM must be http://host[:port] with no path, such as http://203.0.113.10 (got '$WS_UPSTREAM')" >&2
   exit 2

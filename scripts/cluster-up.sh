@@ -25,7 +25,7 @@ CLUSTER_NAME="${CLUSTER_NAME:-so1-fase2}"
 SQL_INSTANCE="${SQL_INSTANCE:-so1-fase2-mysql}"
 SQL_TIER="${SQL_TIER:-db-custom-1-3840}"
 DOCKERHUB_USERNAME="${DOCKERHUB_USERNAME:-so1fase2}"
-IMAGE_TAG="${IMAGE_TAG:-0.1.0}"
+IMAGE_TAG="${IMAGE_TAG:-$(default_image_tag)}"
 SPLIT="${SPLIT:-httproute-split}"
 DASHBOARD_URL="${DASHBOARD_URL:-http://localhost:8088}"
 # Linkerd 2.18 accepts Gateway API 1.1.1 - 1.2.1; the tests use the same CRDs.
@@ -40,6 +40,8 @@ case "$SPLIT" in
   *) echo "error: SPLIT must be httproute-split or smi-trafficsplit (got '$SPLIT')" >&2; exit 2 ;;
 esac
 require_pinned_tag
+require_published_image "docker.io/$DOCKERHUB_USERNAME/so1-route1-python:$IMAGE_TAG" \
+  "docker.io/$DOCKERHUB_USERNAME/so1-route2-node:$IMAGE_TAG" "docker.io/$DOCKERHUB_USERNAME/so1-ws-server:$IMAGE_TAG"
 require_tools gcloud kubectl linkerd helm go
 GSA="$GSA_NAME@$GCP_PROJECT.iam.gserviceaccount.com"
 

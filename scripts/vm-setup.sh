@@ -27,11 +27,12 @@ VM_COUNT="${VM_COUNT:-2}"
 VM_MACHINE_TYPE="${VM_MACHINE_TYPE:-e2-medium}"
 VM_IMAGE_FAMILY="${VM_IMAGE_FAMILY:-ubuntu-2404-lts-amd64}"
 DOCKERHUB_USERNAME="${DOCKERHUB_USERNAME:-so1fase2}"
-IMAGE_TAG="${IMAGE_TAG:-0.1.0}"
+IMAGE_TAG="${IMAGE_TAG:-$(default_image_tag)}"
 AGENT_VM_PORT="${AGENT_VM_PORT:-8080}"
 AGENT_IMAGE="docker.io/$DOCKERHUB_USERNAME/so1-agent:$IMAGE_TAG"
 
 require_pinned_tag
+require_published_image "$AGENT_IMAGE"
 if ! [[ "$VM_COUNT" =~ ^[1-9][0-9]*$ ]]; then
   echo "error: VM_COUNT must be a positive integer (got '$VM_COUNT')" >&2
   exit 2

@@ -149,5 +149,27 @@ fails "cloudrun-deploy names WS_UPSTREAM when given only WS_URL" 2 env -u WS_UPS
 expect "cloudrun-deploy's WS_URL hint" "$work/fails.out" "takes WS_UPSTREAM" "WS_UPSTREAM=http://203.0.113.10"
 fails "cloudrun-deploy rejects IMAGE_TAG=latest" 2 env WS_UPSTREAM=http://203.0.113.10 IMAGE_TAG=latest "$ROOT/scripts/cloudrun-deploy.sh"
 
+# --- image tags ------------------------------------------------------------------
+# Every deploy checks its images are published; without IMAGE_TAG it takes the
+# short SHA of this commit, the tag the images workflow publishes for a push to main.
+expect cluster-up-published "$work/cluster-up.out" "+ check that docker.io/testuser/so1-route1-python:abc1234 is published" \
+  "+ check that docker.io/testuser/so1-route2-node:abc1234 is published" "+ check that docker.io/testuser/so1-ws-server:abc1234 is published"
+expect vm-setup-published "$work/vm-cloud.out" "+ check that docker.io/testuser/so1-agent:abc1234 is published"
+short_sha="$(git -C "$ROOT" rev-parse --short=7 HEAD)"
+env -u IMAGE_TAG WS_UPSTREAM=http://203.0.113.10 "$ROOT/scripts/cloudrun-deploy.sh" >"$work/cloudrun-default-tag.out" 2>&1 ||
+  not_ok "cloudrun-deploy.sh without IMAGE_TAG exited $?"
+expect cloudrun-default-tag "$work/cloudrun-default-tag.out" "+ check that docker.io/testuser/so1-web-dashboard:$short_sha is published"
+# A tag Docker Hub does not have stops the deploy before any command, naming the image
+# (Docker Hub is out of reach here: a local server answers its tags API with 404).
+fake_hub_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+python3 -m http.server --bind 127.0.0.1 --directory "$work" "$fake_hub_port" >/dev/null 2>&1 &
+fake_hub=$!
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$fake_hub_port") 2>/dev/null && break; sleep 0.1; done
+fails "cloudrun-deploy stops on an unpublished tag" 2 env DRY_RUN=0 DOCKERHUB_API="http://127.0.0.1:$fake_hub_port" \
+  WS_UPSTREAM=http://203.0.113.10 IMAGE_TAG=0000000 "$ROOT/scripts/cloudrun-deploy.sh"
+expect "unpublished tag message" "$work/fails.out" "docker.io/testuser/so1-web-dashboard:0000000 is not published on Docker Hub"
+if grep -q "^+ gcloud" "$work/fails.out"; then not_ok "cloudrun-deploy ran gcloud before the tag check"; fi
+kill "$fake_hub"
+
 echo "$failures failed"
 ((failures == 0))
