@@ -34,7 +34,7 @@ RUN_DIR = Path(ENV["RUN_DIR"]) / "test-images"
 PODMAN = str(ROOT / "scripts/podman.sh")
 MARIADB_SCRIPT = str(ROOT / "scripts/mariadb.sh")
 DB_ENV = dict(ENV, MARIADB_DIR=str(RUN_DIR / "mariadb"), DB_HOST="127.0.0.1",
-              DB_PORT=ENV.get("TEST_IMAGES_DB_PORT", "3327"))
+              DB_PORT=ENV.get("TEST_IMAGES_DB_PORT", "3328"))
 NETWORK = "slirp4netns:allow_host_loopback=true"
 HOST_FROM_CONTAINER = "10.0.2.2"
 LOCAL_VARIANT = ROOT / "mesh/variants/local-smi-trafficsplit"
