@@ -5,8 +5,8 @@ WORKERS ?= 2
 
 .PHONY: up down status test bench docs-check load-distributed \
 	test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
-	test-ws test-dashboard test-mesh test-images test-locust test-e2e test-scripts \
-	images bench-agent bench-routes bench-ws
+	test-ws test-dashboard test-mesh test-images test-cluster test-locust test-e2e test-scripts \
+	images cluster-up cluster-load cluster-down bench-agent bench-routes bench-ws
 
 ## up: start the local stack, run Locust collect and replay, print the summary
 up:
@@ -29,9 +29,22 @@ load-distributed:
 images:
 	scripts/images.sh build
 
+## cluster-up: a single-node Kubernetes on this machine, the `local` variant deployed on it
+cluster-up:
+	scripts/local-cluster.sh up
+	scripts/local-cluster.sh deploy
+
+## cluster-load: the main job through the cluster (COLLECT_*, REPLAY_* as for `make up`)
+cluster-load:
+	scripts/local-cluster.sh load
+
+## cluster-down: stop every process of the cluster; its state stays in .run/cluster
+cluster-down:
+	scripts/local-cluster.sh down
+
 ## test: every component's tests; each installs what it needs and starts its own servers
 test: test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
-	test-ws test-dashboard test-mesh test-images test-locust test-e2e test-scripts docs-check
+	test-ws test-dashboard test-mesh test-images test-cluster test-locust test-e2e test-scripts docs-check
 
 test-contracts:
 	$(MAKE) -C contracts test
@@ -54,6 +67,9 @@ test-mesh:
 ## test-images: build the five images with podman, run each as its deployment runs it
 test-images:
 	$(MAKE) -C tests/images test
+## test-cluster: the cluster brought up, the variant deployed, checked for real, brought down
+test-cluster:
+	$(MAKE) -C tests/cluster test
 test-locust:
 	$(MAKE) -C locust test
 test-e2e:

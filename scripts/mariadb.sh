@@ -12,7 +12,7 @@
 # DB_PASSWORD, MARIADB_MAX_CONNECTIONS, MARIADB_BACK_LOG, MARIADB_DIR
 # (default $RUN_DIR/mariadb) so that tests can run an instance of their own,
 # and, for clients outside this machine's loopback (a kind cluster),
-# MARIADB_BIND_ADDRESS (default 127.0.0.1) and MARIADB_CLIENT_HOSTS (the hosts
+# MARIADB_BIND_ADDRESS (default 127.0.0.1; a comma-separated list binds several) and MARIADB_CLIENT_HOSTS (the hosts
 # the application user may connect from, default "127.0.0.1 localhost").
 set -euo pipefail
 # shellcheck source=scripts/env.sh
@@ -68,9 +68,12 @@ initialise() {
 
 start() {
   if server_pid >/dev/null; then return 0; fi
-  if (exec 3<>"/dev/tcp/127.0.0.1/$DB_PORT") 2>/dev/null; then
-    die "port $DB_PORT is taken by another process; set DB_PORT in .env"
-  fi
+  local address
+  for address in ${MARIADB_BIND_ADDRESS//,/ }; do
+    if (exec 3<>"/dev/tcp/$address/$DB_PORT") 2>/dev/null; then
+      die "$address:$DB_PORT is taken by another process; set DB_PORT in .env"
+    fi
+  done
   setsid mariadbd --no-defaults --datadir="$DATA_DIR" --socket="$SOCKET" \
     --pid-file="$PID_FILE" --log-error="$LOG_FILE" --user="$(id -un)" \
     --bind-address="$MARIADB_BIND_ADDRESS" --port="$DB_PORT" \

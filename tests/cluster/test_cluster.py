@@ -1,0 +1,247 @@
+"""The cluster on one machine, for real: scripts/local-cluster.sh brings up a
+single-node Kubernetes (kubelet, containerd, CNI bridge, kube-proxy, CoreDNS,
+kube-router), `deploy` runs the `local` variant from this build's images against
+a private MariaDB on the host, and every check below talks to real pods.
+
+It runs under $RUN_DIR/test-cluster and refuses to start while another cluster
+of this project is up (one bridge, one API address per machine)."""
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = str(ROOT / "scripts/local-cluster.sh")
+# The Makefile runs this under scripts/with-env.sh: the project's configuration is in the environment.
+RUN_DIR = Path(os.environ["RUN_DIR"]) / "test-cluster"
+# Its own state, agent port and database: a developer's stack on 127.0.0.1:3307 is untouched
+# (this MariaDB listens on 172.18.0.1:3307 only, where the local overlay sends the pods).
+ENV = dict(os.environ, RUN_DIR=str(RUN_DIR), CLUSTER_DIR=str(RUN_DIR / "cluster"), MARIADB_DIR=str(RUN_DIR / "mariadb"),
+           DB_PORT="3307", CLUSTER_DB_BIND="172.18.0.1", AGENT_PORT=os.environ.get("TEST_CLUSTER_AGENT_PORT", "18481"))
+for stale in ("MARIADB_BIND_ADDRESS", "MARIADB_CLIENT_HOSTS"):
+    ENV.pop(stale, None)
+NAMESPACE = "so1-fase2"
+BRIDGE = "so1-k8s0"
+UP_TIMEOUT_S = 1800  # a fresh machine builds every image first
+CLIENT_TIMEOUT_S = 120
+CONTRACTS = ROOT / "contracts"
+ENTRY_URL = "http://127.0.0.1:30080"
+
+
+def run(*args, timeout=300, check=True, input=None):
+    return subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=timeout, check=check, input=input)
+
+
+def kubectl(*args, **kwargs):
+    return run(KUBECTL, "--kubeconfig", KUBECONFIG, *args, **kwargs)
+
+
+KUBECONFIG = run(SCRIPT, "kubeconfig").stdout.strip()
+KUBECTL = str(Path(run(str(ROOT / "mesh/tests/k8s-tools.sh"), timeout=3600).stdout.strip()) / "kubectl")
+
+
+def sql(statement):
+    return run(str(ROOT / "scripts/mariadb.sh"), "sql", input=statement).stdout
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode == 0:
+        pytest.fail(f"bridge {BRIDGE} exists: another cluster of this project is up; stop it (make cluster-down)")
+    # A new cluster every run: no pod, restart count or row of an earlier run.
+    shutil.rmtree(ENV["CLUSTER_DIR"], ignore_errors=True)
+    try:
+        up = run(SCRIPT, "up", timeout=UP_TIMEOUT_S, check=False)
+        assert up.returncode == 0, f"local-cluster.sh up failed:\n{up.stdout}\n{up.stderr[-6000:]}"
+        deploy = run(SCRIPT, "deploy", timeout=UP_TIMEOUT_S, check=False)
+        assert deploy.returncode == 0, f"local-cluster.sh deploy failed:\n{deploy.stdout}\n{deploy.stderr[-6000:]}"
+        sql("DELETE FROM metric_records;\n")
+        yield
+    finally:
+        run(str(ROOT / "scripts/stack.sh"), "stop", "agent", check=False)
+        run(SCRIPT, "down", check=False, timeout=300)
+        run(str(ROOT / "scripts/mariadb.sh"), "down", check=False)
+
+
+def client_pod(namespace, name, script):
+    """Runs `script` (Python) in a pod of route 1's image, as restricted PSA allows; returns (exit code, output)."""
+    image = json.loads(kubectl("-n", NAMESPACE, "get", "deployment", "route1-python", "-o", "json").stdout)[
+        "spec"]["template"]["spec"]["containers"][0]["image"]
+    pod = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "restartPolicy": "Never", "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "client", "image": image, "imagePullPolicy": "Never", "command": ["python", "-c", script],
+                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}},
+            }],
+        },
+    }
+    kubectl("create", "namespace", namespace, check=False)
+    kubectl("-n", namespace, "delete", "pod", name, "--ignore-not-found", "--wait")
+    kubectl("apply", "-f", "-", input=json.dumps(pod))
+    deadline = time.monotonic() + CLIENT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        phase = kubectl("-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}").stdout
+        if phase in ("Succeeded", "Failed"):
+            logs = kubectl("-n", namespace, "logs", name).stdout
+            kubectl("-n", namespace, "delete", "pod", name, "--wait=false")
+            return (0 if phase == "Succeeded" else 1), logs
+        time.sleep(1)
+    raise AssertionError(f"client pod {namespace}/{name} did not finish within {CLIENT_TIMEOUT_S} s")
+
+
+# Tries for TRY_S seconds: kube-router admits a new pod's address into the
+# policies' sets a moment after the pod starts, so the first attempts of an
+# allowed client may be refused too. Exit 0 on the first answer.
+POST_RECORD = """
+import sys, time, urllib.request
+deadline = time.monotonic() + TRY_S
+while True:
+    request = urllib.request.Request(URL, data=BODY.encode(), method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            print(response.status, response.read().decode())
+            sys.exit(0)
+    except Exception as error:
+        if time.monotonic() > deadline:
+            print("no answer:", error)
+            sys.exit(1)
+    time.sleep(0.5)
+"""
+
+
+def post_from_pod(namespace, url, record, try_s):
+    script = f"URL = {url!r}\nBODY = {json.dumps(record)!r}\nTRY_S = {try_s}\n" + POST_RECORD
+    return client_pod(namespace, f"client-{uuid.uuid4().hex[:8]}", script)
+
+
+def new_record():
+    record = json.loads((CONTRACTS / "examples/valid/with-id.json").read_text())
+    record["id"] = str(uuid.uuid4())
+    return record
+
+
+def test_node_is_ready(cluster):
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    assert [n["metadata"]["name"] for n in nodes] == ["so1-node"]
+    ready = {c["type"]: c["status"] for c in nodes[0]["status"]["conditions"]}["Ready"]
+    assert ready == "True"
+
+
+def test_every_pod_is_ready(cluster):
+    pods = json.loads(kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
+    names = {(p["metadata"]["namespace"], p["metadata"]["labels"].get("app.kubernetes.io/name",
+                                                                       p["metadata"]["labels"].get("k8s-app")))
+             for p in pods}
+    assert {(NAMESPACE, "route1-python"), (NAMESPACE, "route2-node"), (NAMESPACE, "ws-server"),
+            ("kube-system", "kube-dns")} <= names
+    for pod in pods:
+        ready = {c["type"]: c["status"] for c in pod["status"].get("conditions", [])}.get("Ready")
+        assert ready == "True", f"{pod['metadata']['name']} is not Ready: {pod['status']}"
+
+
+def test_pod_security_admission_refuses_a_privileged_pod(cluster):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "privileged", "namespace": NAMESPACE},
+           "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10",
+                                    "securityContext": {"privileged": True}}]}}
+    refused = kubectl("apply", "-f", "-", input=json.dumps(pod), check=False)
+    assert refused.returncode != 0
+    assert 'violates PodSecurity "restricted:latest"' in refused.stderr, refused.stderr
+
+
+def test_a_pod_of_the_namespace_stores_through_the_apex_service(cluster):
+    # CoreDNS resolves `ingest`, kube-proxy balances it over both routes, the route writes to the host's MariaDB.
+    record = new_record()
+    code, output = post_from_pod(NAMESPACE, "http://ingest:8080/api/metrics", record, try_s=30)
+    assert code == 0 and output.startswith("201 "), output
+    route = sql(f"SELECT route FROM metric_records WHERE record_id = '{record['id']}';\n").strip()
+    assert route in ("python", "node")
+
+
+@pytest.mark.parametrize("route", ["route1-python", "route2-node"])
+def test_network_policy_refuses_a_pod_of_another_namespace(cluster, route):
+    record = new_record()
+    # Refused for all of 10 s, while the same request from the ingress namespace is served (below).
+    code, output = post_from_pod("so1-outsider", f"http://{route}.{NAMESPACE}:8080/api/metrics", record, try_s=10)
+    assert code == 1 and ("refused" in output or "timed out" in output), output
+    assert sql(f"SELECT COUNT(*) FROM metric_records WHERE record_id = '{record['id']}';\n").strip() == "0"
+
+
+@pytest.mark.parametrize("route", ["route1-python", "route2-node"])
+def test_network_policy_admits_the_ingress_namespace(cluster, route):
+    record = new_record()
+    code, output = post_from_pod("ingress-nginx", f"http://{route}.{NAMESPACE}:8080/api/metrics", record, try_s=30)
+    assert code == 0 and output.startswith("201 "), output
+
+
+def test_the_entry_point_serves_both_routes(cluster):
+    import urllib.request
+    routes = []
+    for _ in range(40):
+        body = json.dumps(new_record()).encode()
+        request = urllib.request.Request(f"{ENTRY_URL}/api/metrics", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+            routes.append(json.loads(response.read())["route"])
+    # kube-proxy picks an endpoint at random per connection: 40 draws fall 10-30 with odds above 99.8 %.
+    assert 10 <= routes.count("python") <= 30, routes
+
+
+def test_cluster_load_stores_every_record_once_through_a_route_pod_deleted_mid_replay(cluster):
+    env = dict(ENV, COLLECT_USERS="20", COLLECT_RATE="5", COLLECT_TIME="10s", REPLAY_USERS="10", REPLAY_RATE="5")
+    load = subprocess.Popen([SCRIPT, "load"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    deleted = None
+    for line in load.stdout:
+        output.append(line)
+        if line.startswith("== replay") and deleted is None:
+            time.sleep(3)
+            deleted = kubectl("-n", NAMESPACE, "delete", "pod", "-l", "app.kubernetes.io/name=route1-python",
+                              "--wait=false").stdout
+    assert load.wait(timeout=600) == 0, "".join(output)
+    assert deleted and "deleted" in deleted, "".join(output)
+    records = json.loads((RUN_DIR / "records.json").read_text())
+    ids = [r["id"] for r in records]
+    assert len(ids) > 20 and len(set(ids)) == len(ids)
+    quoted = ",".join(f"'{i}'" for i in ids)
+    rows = sql(f"SELECT route, COUNT(*), COUNT(DISTINCT record_id) FROM metric_records WHERE record_id IN ({quoted})"
+               " GROUP BY route;\n")
+    per_route = {line.split("\t")[0]: (int(line.split("\t")[1]), int(line.split("\t")[2]))
+                 for line in rows.splitlines()}
+    assert sum(count for count, _ in per_route.values()) == len(ids), (per_route, "".join(output)[-3000:])
+    assert sum(distinct for _, distinct in per_route.values()) == len(ids)
+    assert set(per_route) == {"python", "node"}, per_route
+    text = "".join(output)
+    assert "route comparison" in text and "python" in text and "node" in text
+    # The deleted pod was replaced.
+    kubectl("-n", NAMESPACE, "rollout", "status", "deployment/route1-python", "--timeout", "120s")
+
+
+def test_probes_still_pass_under_the_policies(cluster):
+    pods = json.loads(kubectl("-n", NAMESPACE, "get", "pods", "-o", "json").stdout)["items"]
+    for pod in pods:
+        for status in pod["status"]["containerStatuses"]:
+            assert status["ready"] and status["restartCount"] == 0, status
+
+
+def test_down_leaves_no_process_mount_or_bridge(cluster):
+    down = run(SCRIPT, "down", check=False)
+    assert down.returncode == 0, down.stdout + down.stderr
+    cluster_dir = ENV["CLUSTER_DIR"]
+    processes = subprocess.run(["pgrep", "-af", cluster_dir], capture_output=True, text=True).stdout.strip()
+    assert processes == "", processes
+    mounts = [line for line in Path("/proc/self/mounts").read_text().splitlines() if cluster_dir in line]
+    assert mounts == []
+    assert subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode != 0
+    # No pod process survives (each would sit in a cgroup under kubepods).
+    assert list(Path("/sys/fs/cgroup").glob("*/kubepods")) == []
