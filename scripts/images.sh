@@ -16,17 +16,13 @@
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=mesh/deploy-lib.sh
+source "$PROJECT_ROOT/mesh/deploy-lib.sh"
 
 podman=("$PROJECT_ROOT/scripts/podman.sh")
 DOCKERHUB_USERNAME="${DOCKERHUB_USERNAME:-so1fase2}"
 
-image_tag() {
-  if [[ -n "${IMAGE_TAG:-}" ]]; then
-    echo "$IMAGE_TAG"
-  else
-    git -C "$PROJECT_ROOT" rev-parse --short=7 HEAD
-  fi
-}
+image_tag() { echo "${IMAGE_TAG:-$(default_image_tag)}"; }
 
 list() {
   local tag name context file
