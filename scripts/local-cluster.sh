@@ -497,27 +497,13 @@ pod_ip() { # pod_ip APP: the IP of the first Ready pod of Deployment APP
   kubectl_ -n "$NAMESPACE" get pods -l "app.kubernetes.io/name=$1" -o jsonpath='{.items[0].status.podIP}'
 }
 
+# The main job of `make up`, with its knobs and output, through the cluster's
+# entry point; the routes compared from each pod's /metrics.
 cluster_load() {
   tools
   node_ready || die "the cluster is not up: run make cluster-up"
-  local status=0 replay_started
-  "$PROJECT_ROOT/scripts/stack.sh" start agent
-  make --no-print-directory -C "$PROJECT_ROOT/locust" deps
-  echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent"
-  "$PROJECT_ROOT/locust/run-phase.sh" collect
-  echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through the cluster's entry point $ENTRY_URL"
-  replay_started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  INGRESS_URL="$ENTRY_URL" "$PROJECT_ROOT/locust/run-phase.sh" replay || status=$?
-  "$PROJECT_ROOT/locust/.venv/bin/python" "$PROJECT_ROOT/locust/summary.py" || status=1
-  echo
-  echo "== route comparison (each route pod's own Prometheus metrics; rows stored since the replay began)"
-  make --no-print-directory -s -C "$PROJECT_ROOT/go-agent" routecompare || status=1
-  DB_HOST="$HOST_IP" "$PROJECT_ROOT/go-agent/bin/routecompare" -mode local \
-    -routes "python=http://$(pod_ip route1-python):8080/metrics,node=http://$(pod_ip route2-node):8080/metrics" \
-    -db -since "$replay_started" -svg "$RUN_DIR/routecompare-cluster.svg" \
-    -title "Route comparison through the cluster, replay of $(date -u -d "$replay_started" '+%Y-%m-%d %H:%M') UTC" || status=1
-  echo "chart: $RUN_DIR/routecompare-cluster.svg"
-  return "$status"
+  DB_HOST="$HOST_IP" "$PROJECT_ROOT/scripts/stack.sh" load-through "$ENTRY_URL" \
+    "python=http://$(pod_ip route1-python):8080/metrics,node=http://$(pod_ip route2-node):8080/metrics"
 }
 
 status() {

@@ -8,6 +8,10 @@
 #   scripts/stack.sh load     the main job on a running stack: Locust collect,
 #                             Locust replay, the summary (locust/summary.py),
 #                             then go-agent's routecompare (table + SVG chart)
+#   scripts/stack.sh load-through URL ROUTES
+#                             the same job with only the agent started, replayed
+#                             to URL, the routes compared from ROUTES
+#                             (python=METRICS_URL,node=METRICS_URL)
 #   scripts/stack.sh down     stop every process `up` started (whole process
 #                             groups, by PID); MariaDB keeps its data
 #   scripts/stack.sh status   what runs, by PID; exit 1 when something is down
@@ -317,14 +321,17 @@ cmd_status() {
   return "$down"
 }
 
-cmd_load() {
-  cmd_status >/dev/null || die "the stack is not (fully) up; run: scripts/stack.sh up"
+# run_job WHERE ROUTES CHART TITLE: Locust collect against the agent, replay to
+# $INGRESS_URL (run-phase.sh's default: this stack's ingress), the summary, and
+# routecompare over ROUTES (name=metrics URL,...), drawn to CHART.
+run_job() {
+  local where="$1" routes="$2" chart="$3" title="$4"
   make --no-print-directory -C "$PROJECT_ROOT/locust" deps
   local phase=replay
   [[ "${LOCUST_WORKERS:-0}" -gt 0 ]] && phase=replay-distributed
   echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent"
   "$PROJECT_ROOT/locust/run-phase.sh" collect
-  echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through the ingress"
+  echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through $where"
   local status=0 replay_started
   replay_started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   "$PROJECT_ROOT/locust/run-phase.sh" "$phase" || status=$?
@@ -332,14 +339,27 @@ cmd_load() {
   echo
   echo "== route comparison (the routes' own Prometheus metrics since they started; rows stored since the replay began)"
   make --no-print-directory -s -C "$PROJECT_ROOT/go-agent" routecompare || status=1
-  "$PROJECT_ROOT/go-agent/bin/routecompare" -mode local \
-    -routes "python=http://127.0.0.1:$ROUTE1_PORT/metrics,node=http://127.0.0.1:$ROUTE2_PORT/metrics" \
-    -db -since "$replay_started" -svg "$RUN_DIR/routecompare.svg" \
-    -title "Route comparison, replay of $(date -u -d "$replay_started" '+%Y-%m-%d %H:%M') UTC" || status=1
-  echo "chart: $RUN_DIR/routecompare.svg"
+  "$PROJECT_ROOT/go-agent/bin/routecompare" -mode local -routes "$routes" -db -since "$replay_started" -svg "$chart" \
+    -title "$title, replay of $(date -u -d "$replay_started" '+%Y-%m-%d %H:%M') UTC" || status=1
+  echo "chart: $chart"
+  return "$status"
+}
+
+cmd_load() {
+  cmd_status >/dev/null || die "the stack is not (fully) up; run: scripts/stack.sh up"
+  local status=0
+  run_job "the ingress" "python=http://127.0.0.1:$ROUTE1_PORT/metrics,node=http://127.0.0.1:$ROUTE2_PORT/metrics" \
+    "$RUN_DIR/routecompare.svg" "Route comparison" || status=$?
   echo
   echo "the stack stays up; dashboard: http://127.0.0.1:$DASHBOARD_PORT   (stop it: scripts/stack.sh down)"
   return "$status"
+}
+
+# cmd_load_through URL ROUTES: the same job against another entry point, with only
+# this stack's agent running (scripts/local-cluster.sh load: the cluster's).
+cmd_load_through() {
+  start_service agent
+  INGRESS_URL="$1" run_job "$1" "$2" "$RUN_DIR/routecompare-through.svg" "Route comparison through $1"
 }
 
 case "${1:-}" in
@@ -347,13 +367,17 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   load) cmd_load ;;
+  load-through)
+    [[ $# -eq 3 ]] || die "usage: $0 load-through URL python=METRICS_URL,node=METRICS_URL"
+    cmd_load_through "$2" "$3"
+    ;;
   urls) print_urls ;;
   start | stop)
     [[ " ${SERVICES[*]} " == *" ${2:-} "* ]] || die "usage: $0 $1 ${SERVICES[*]// /|}"
     if [[ "$1" == start ]]; then start_service "$2"; else stop_services "$2"; fi
     ;;
   *)
-    echo "usage: $0 up|load|down|status|urls|start NAME|stop NAME" >&2
+    echo "usage: $0 up|load|load-through URL ROUTES|down|status|urls|start NAME|stop NAME" >&2
     exit 2
     ;;
 esac
