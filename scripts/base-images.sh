@@ -126,15 +126,16 @@ standin_distroless() { # gcr.io/distroless/static-debian12:nonroot
     --change "USER 65532:65532" --change "WORKDIR /home/nonroot"
 }
 
-# Every FROM image of the five Dockerfiles (stage names excluded).
+# Every FROM image of the five Dockerfiles; a FROM that names an earlier stage is not an image.
 from_images() {
   local _name _context file
   while read -r _name _context file; do
-    awk 'toupper($1) == "FROM" { for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; break } }' "$PROJECT_ROOT/$file"
-  done < <("$PROJECT_ROOT/scripts/images-matrix.sh") | sort -u | while read -r image; do
-    # A stage of the same Dockerfile (FROM build) is not an image.
-    grep -qiE "^FROM .* AS $image\$" "$PROJECT_ROOT"/*/Dockerfile || echo "$image"
-  done
+    awk 'toupper($1) == "FROM" {
+           for (i = 2; i <= NF; i++) if ($i !~ /^--/) { image = $i; break }
+           if (!(image in stages)) print image
+           if (toupper($(NF - 1)) == "AS") stages[$NF] = 1
+         }' "$PROJECT_ROOT/$file"
+  done < <("$PROJECT_ROOT/scripts/images-matrix.sh") | sort -u
 }
 
 while read -r image; do
