@@ -493,17 +493,18 @@ deploy() {
 
 ENTRY_URL=http://127.0.0.1:30080
 
-pod_ip() { # pod_ip APP: the IP of the first Ready pod of Deployment APP
-  kubectl_ -n "$NAMESPACE" get pods -l "app.kubernetes.io/name=$1" -o jsonpath='{.items[0].status.podIP}'
+service_ip() { # service_ip NAME: the ClusterIP of Service NAME, which outlives its pods
+  kubectl_ -n "$NAMESPACE" get service "$1" -o jsonpath='{.spec.clusterIP}'
 }
 
 # The main job of `make up`, with its knobs and output, through the cluster's
-# entry point; the routes compared from each pod's /metrics.
+# entry point; the routes compared from their /metrics through each route's
+# Service (one pod each here; a pod replaced mid-run keeps the address).
 cluster_load() {
   tools
   node_ready || die "the cluster is not up: run make cluster-up"
   DB_HOST="$HOST_IP" "$PROJECT_ROOT/scripts/stack.sh" load-through "$ENTRY_URL" \
-    "python=http://$(pod_ip route1-python):8080/metrics,node=http://$(pod_ip route2-node):8080/metrics"
+    "python=http://$(service_ip route1-python):8080/metrics,node=http://$(service_ip route2-node):8080/metrics"
 }
 
 status() {
