@@ -247,7 +247,9 @@ class RecordSender(FastHttpUser):
         options = self.environment.parsed_options
         for attempt in range(1, options.max_attempts + 1):
             with self.client.post("/api/metrics", json=record, catch_response=True) as response:
-                route = response.headers.get("X-Route") or "no-route"
+                # A connection closed before any answer has no headers at all.
+                headers = response.headers or {}
+                route = headers.get("X-Route") or "no-route"
                 response.request_meta["name"] = f"POST /api/metrics [{route}]"
                 status = response.status_code or 0
                 if status == 201:
@@ -262,7 +264,7 @@ class RecordSender(FastHttpUser):
                     replay.tally.rejected += 1
                     log.error("record %s rejected with %s: %s", record["id"], status, (response.text or "")[:500])
                     return
-                wait = _backoff(attempt, options.backoff_cap, response.headers.get("Retry-After"))
+                wait = _backoff(attempt, options.backoff_cap, headers.get("Retry-After"))
             if attempt < options.max_attempts:
                 replay.tally.retries += 1
                 gevent.sleep(wait)

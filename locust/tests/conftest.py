@@ -27,6 +27,7 @@ class Recorder(ThreadingHTTPServer):
         self.accepted = Counter()  # id -> 201s sent
         self.routes = Counter()
         self.fail_first_attempt_every = 0  # answer 503 to the first POST of every n-th id
+        self.drop_first_attempt = False  # close the connection, unanswered, on every id's first POST
         self.agent_down = False  # answer 500 to every GET
         self.seen = 0
 
@@ -66,10 +67,14 @@ class Handler(BaseHTTPRequestHandler):
                 server.seen += 1
             fail = (server.fail_first_attempt_every and server.posts[record_id] == 1
                     and server.seen % server.fail_first_attempt_every == 0)
+            drop = server.drop_first_attempt and server.posts[record_id] == 1
             route = "python" if sum(server.routes.values()) % 2 == 0 else "node"
             server.routes[route] += 1
-            if not fail:
+            if not fail and not drop:
                 server.accepted[record_id] += 1
+        if drop:  # a connection reset before any answer: no status, no headers
+            self.close_connection = True
+            return self.connection.shutdown(2)
         if fail:
             return self.answer(503, {"error": "database_unavailable", "message": "test outage"},
                                [("X-Route", route), ("Retry-After", "1")])

@@ -116,6 +116,24 @@ def test_distributed_replay_sends_every_record_exactly_once(recorder, tmp_path):
     assert routes["python"]["failures"] + routes["node"]["failures"] == failed_first
 
 
+def test_replay_retries_a_connection_closed_without_an_answer(recorder, tmp_path):
+    # What a route pod deleted mid-request looks like to the client: no status and no headers.
+    records = [dict(EXAMPLE_RECORD, id=str(uuid.uuid4())) for _ in range(10)]
+    records_file = tmp_path / "records.json"
+    records_file.write_text(json.dumps(records))
+    recorder.drop_first_attempt = True
+    env = dict(os.environ, RUN_DIR=str(tmp_path), RECORDS_FILE=str(records_file), REPLAY_USERS="5",
+               REPLAY_RATE="5", INGRESS_URL=recorder.url, LOCUST_STATS_DIR=str(tmp_path / "stats"),
+               LOCUST_BACKOFF_CAP="0.2")
+    result = subprocess.run(["./run-phase.sh", "replay"], cwd=LOCUST_DIR, env=env, capture_output=True, text=True,
+                            timeout=90)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert set(recorder.accepted) == {r["id"] for r in records}
+    assert set(recorder.accepted.values()) == {1}
+    summary = json.loads((tmp_path / "replay-summary.json").read_text())
+    assert (summary["delivered"], summary["retries"], summary["complete"]) == (10, 10, True)
+
+
 def test_replay_refuses_a_missing_or_broken_records_file(recorder, tmp_path):
     base = ["-f", "replay.py", "--headless", "--host", recorder.url, "-u", "1", "-r", "1"]
     missing = run_locust([*base, "--records-file", str(tmp_path / "none.json")])
