@@ -117,3 +117,62 @@ require_pinned_tag() {
     exit 2
   fi
 }
+
+# The Linkerd and linkerd-smi releases the mesh manifests are written for:
+# Linkerd 2.19 (its edge release edge-25.10.7; Kubernetes 1.29 - 1.34, Gateway
+# API 1.1.1 - 1.2.1) and linkerd-smi v0.2.4 (for Linkerd 2.13 and later).
+LINKERD_VERSION=edge-25.10.7
+LINKERD_SMI_VERSION=v0.2.4
+
+# require_linkerd_versions SPLIT: the linkerd CLI on PATH is LINKERD_VERSION
+# and, for the SMI split, its smi extension is LINKERD_SMI_VERSION; exits 2
+# naming the command that installs the pinned one. Checked in DRY_RUN mode too
+# when a linkerd CLI is there (it only prints versions).
+require_linkerd_versions() {
+  local split="$1" client smi
+  if ! command -v linkerd >/dev/null 2>&1; then
+    [[ "$DRY_RUN" == 1 ]] && return 0
+    echo "error: no linkerd CLI on PATH; install $LINKERD_VERSION:" >&2
+    echo "       curl --proto '=https' --tlsv1.2 -sSfL https://run.linkerd.io/install-edge | LINKERD2_VERSION=$LINKERD_VERSION sh" >&2
+    exit 2
+  fi
+  client="$(linkerd version --client --short 2>&1)" || true
+  if [[ "$client" != "$LINKERD_VERSION" ]]; then
+    echo "error: the linkerd CLI is '$client'; these manifests are written for $LINKERD_VERSION (Linkerd 2.19):" >&2
+    echo "       curl --proto '=https' --tlsv1.2 -sSfL https://run.linkerd.io/install-edge | LINKERD2_VERSION=$LINKERD_VERSION sh" >&2
+    exit 2
+  fi
+  [[ "$split" == smi-trafficsplit ]] || return 0
+  smi="$(linkerd smi version 2>&1)" || true
+  if [[ "$smi" != "$LINKERD_SMI_VERSION" ]]; then
+    echo "error: linkerd smi is '$smi'; the TrafficSplit split is written for linkerd-smi $LINKERD_SMI_VERSION:" >&2
+    echo "       curl -sL https://linkerd.github.io/linkerd-smi/install | LINKERD_SMI_VERSION=$LINKERD_SMI_VERSION sh" >&2
+    exit 2
+  fi
+}
+
+# refuse_other_split SPLIT NAMESPACE: exits 2 when the other split's object is
+# in NAMESPACE. Never both: linkerd-smi turns a TrafficSplit into a
+# ServiceProfile, which takes precedence over an HTTPRoute on the same Service,
+# so the HTTPRoute's weights would be silently ignored. Uses $KUBECTL (default
+# kubectl) against the current cluster; DRY_RUN prints the check instead.
+refuse_other_split() {
+  local split="$1" namespace="$2" other found
+  case "$split" in
+    smi-trafficsplit) other=httproutes.gateway.networking.k8s.io ;;
+    httproute-split) other=trafficsplits.split.smi-spec.io ;;
+    *) echo "error: unknown split '$split'" >&2; exit 2 ;;
+  esac
+  if [[ "$DRY_RUN" == 1 ]]; then
+    echo "+ check that no $other exists in namespace $namespace"
+    return 0
+  fi
+  # A kind the cluster does not know (its CRD not installed) holds no object.
+  found="$("${KUBECTL:-kubectl}" -n "$namespace" get "$other" -o name 2>/dev/null)" || found=""
+  if [[ -n "$found" ]]; then
+    echo "error: SPLIT=$split, but namespace $namespace already holds the other split: $found" >&2
+    echo "       linkerd-smi's ServiceProfile would override an HTTPRoute on the same Service; delete it first:" >&2
+    echo "       kubectl -n $namespace delete $found" >&2
+    exit 2
+  fi
+}

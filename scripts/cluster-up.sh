@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Brings the cluster up on GKE, in order: the cluster (Workload Identity on),
-# the Gateway API CRDs, Linkerd (CRDs, control plane, viz), linkerd-smi when
-# SPLIT=smi-trafficsplit, ingress-nginx meshed, the Cloud SQL instance (private
+# the Gateway API CRDs, Linkerd (CRDs, control plane, viz), linkerd-smi for
+# the default SPLIT=smi-trafficsplit, ingress-nginx meshed, the Cloud SQL instance (private
 # IP), its database, user and schema, the Google service account for Workload
 # Identity, the Secret, the overlay; then prints the ingress address.
 # Idempotent where gcloud allows it: re-running skips what exists.
 #
 # Configuration (environment or .env): GCP_PROJECT (required), GCP_REGION,
 # GCP_ZONE, CLUSTER_NAME, SQL_INSTANCE, SQL_TIER, DOCKERHUB_USERNAME, IMAGE_TAG,
-# SPLIT (httproute-split | smi-trafficsplit), DASHBOARD_URL (the Cloud Run URL,
+# SPLIT (smi-trafficsplit, the default, | httproute-split), DASHBOARD_URL (the Cloud Run URL,
 # for ws-server's CORS), DB_NAME, DB_USER, DB_PASSWORD.
 # DRY_RUN=1 prints every command instead of running it.
-# Needs: gcloud, kubectl, linkerd (with `linkerd smi` for SMI), helm, go.
+# Needs: gcloud, kubectl, helm, go, and the linkerd CLI at LINKERD_VERSION with
+# `linkerd smi` at LINKERD_SMI_VERSION (mesh/deploy-lib.sh; checked, a mismatch is refused).
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/env.sh
@@ -26,9 +27,9 @@ SQL_INSTANCE="${SQL_INSTANCE:-so1-fase2-mysql}"
 SQL_TIER="${SQL_TIER:-db-custom-1-3840}"
 DOCKERHUB_USERNAME="${DOCKERHUB_USERNAME:-so1fase2}"
 IMAGE_TAG="${IMAGE_TAG:-$(default_image_tag)}"
-SPLIT="${SPLIT:-httproute-split}"
+SPLIT="${SPLIT:-smi-trafficsplit}"
 DASHBOARD_URL="${DASHBOARD_URL:-http://localhost:8088}"
-# Linkerd 2.18 accepts Gateway API 1.1.1 - 1.2.1; the tests use the same CRDs.
+# Linkerd 2.18 and 2.19 accept Gateway API 1.1.1 - 1.2.1; the tests use the same CRDs.
 GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.2.1}"
 NAMESPACE=so1-fase2
 KSA=so1-fase2-app
@@ -36,9 +37,10 @@ GSA_NAME=so1-fase2-sql
 
 require_vars GCP_PROJECT DB_NAME DB_USER DB_PASSWORD
 case "$SPLIT" in
-  httproute-split | smi-trafficsplit) ;;
-  *) echo "error: SPLIT must be httproute-split or smi-trafficsplit (got '$SPLIT')" >&2; exit 2 ;;
+  smi-trafficsplit | httproute-split) ;;
+  *) echo "error: SPLIT must be smi-trafficsplit or httproute-split (got '$SPLIT')" >&2; exit 2 ;;
 esac
+require_linkerd_versions "$SPLIT"
 require_pinned_tag
 require_published_image "docker.io/$DOCKERHUB_USERNAME/so1-route1-python:$IMAGE_TAG" \
   "docker.io/$DOCKERHUB_USERNAME/so1-route2-node:$IMAGE_TAG" "docker.io/$DOCKERHUB_USERNAME/so1-ws-server:$IMAGE_TAG"
@@ -179,6 +181,7 @@ patches:
           iam.gke.io/gcp-service-account: $GSA
 KUSTOMIZATION
 echo "wrote $deploy_dir/kustomization.yaml"
+refuse_other_split "$SPLIT" "$NAMESPACE"
 run kubectl apply -k "$deploy_dir"
 for deployment in route1-python route2-node ws-server; do
   run kubectl -n "$NAMESPACE" rollout status "deployment/$deployment" --timeout=300s

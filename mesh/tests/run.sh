@@ -47,6 +47,14 @@ else
   cat "$work/policy.log"
 fi
 
+# --- the TrafficSplit CRD against the published v1alpha2 types (Go) ------------
+if (cd "$MESH_DIR/tests/smi-crd" && go test -count=1 ./... >"$work/smi-crd.log" 2>&1); then
+  pass "the TrafficSplit CRD matches smi-sdk-go v0.5.0's v1alpha2 types field by field"
+else
+  fail "the TrafficSplit CRD against smi-sdk-go's v1alpha2 types:"
+  cat "$work/smi-crd.log"
+fi
+
 # --- a real API server ---------------------------------------------------------
 # shellcheck source=mesh/tests/apiserver.sh
 source "$MESH_DIR/tests/apiserver.sh"
@@ -114,6 +122,27 @@ if apiserver_start "$bin_dir" "$work/apiserver"; then
   else
     fail "apiserver accepted an HTTPRoute weight of 1000001"
   fi
+
+  # The two splits never together: with one split's object stored, cluster-up.sh's
+  # check refuses the other split and lets the same one through (re-running it).
+  # shellcheck source=mesh/deploy-lib.sh
+  source "$MESH_DIR/deploy-lib.sh"
+  split_check() { # split_check SPLIT WANT-STATUS: run refuse_other_split against this API server
+    (KUBECTL=kubectl_ DRY_RUN=0 refuse_other_split "$1" so1-fase2) >"$work/split-check.log" 2>&1
+    [[ $? == "$2" ]]
+  }
+  for stored in smi-trafficsplit httproute-split; do
+    other=httproute-split object=trafficsplit.yaml
+    [[ "$stored" == httproute-split ]] && other=smi-trafficsplit object=httproute.yaml
+    if kubectl_ apply -n so1-fase2 -f "$MESH_DIR/components/$stored/$object" >"$work/split-apply.log" 2>&1 &&
+      split_check "$other" 2 && grep -q "already holds the other split" "$work/split-check.log" &&
+      split_check "$stored" 0; then
+      pass "with the $stored split stored, cluster-up.sh refuses SPLIT=$other and accepts SPLIT=$stored"
+    else
+      fail "the split check with $stored stored: $(cat "$work/split-apply.log" "$work/split-check.log")"
+    fi
+    kubectl_ delete -n so1-fase2 -f "$MESH_DIR/components/$stored/$object" --ignore-not-found >/dev/null 2>&1
+  done
 else
   fail "kube-apiserver did not start"
 fi

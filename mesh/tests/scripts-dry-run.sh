@@ -45,7 +45,7 @@ export DRY_RUN=1 RUN_DIR="$work/run" GCP_PROJECT=demo-project DOCKERHUB_USERNAME
 
 # --- cluster-up.sh -------------------------------------------------------------
 out="$work/cluster-up.out"
-DASHBOARD_URL=https://dash.example.test "$ROOT/scripts/cluster-up.sh" >"$out" 2>&1 || not_ok "cluster-up.sh exited $?"
+DASHBOARD_URL=https://dash.example.test SPLIT=httproute-split "$ROOT/scripts/cluster-up.sh" >"$out" 2>&1 || not_ok "cluster-up.sh exited $?"
 expect cluster-up "$out" \
   "+ gcloud container clusters create so1-fase2 " "--workload-pool demo-project.svc.id.goog" \
   "+ gcloud container clusters get-credentials so1-fase2" \
@@ -83,10 +83,37 @@ else
   not_ok "cluster-up: its kustomization does not render: $(cat "$work/kustomize.err")"
 fi
 
+# The default split is SMI's TrafficSplit.
 out="$work/cluster-up-smi.out"
-SPLIT=smi-trafficsplit "$ROOT/scripts/cluster-up.sh" >"$out" 2>&1 || not_ok "cluster-up.sh SPLIT=smi-trafficsplit exited $?"
-expect cluster-up-smi "$out" "+ linkerd smi install | kubectl apply -f -"
-if "$KUBECTL" kustomize "$work/run/cluster-up/kustomization" | grep -q "kind: TrafficSplit"; then ok "cluster-up-smi: applies the TrafficSplit"; else not_ok "cluster-up-smi: no TrafficSplit in its kustomization"; fi
+env -u SPLIT "$ROOT/scripts/cluster-up.sh" >"$out" 2>&1 || not_ok "cluster-up.sh with the default SPLIT exited $?"
+expect cluster-up-smi "$out" "+ linkerd smi install | kubectl apply -f -" "+ linkerd smi check" \
+  "check that no httproutes.gateway.networking.k8s.io exists in namespace so1-fase2"
+before cluster-up-smi "$out" "check that no httproutes" "+ kubectl apply -k"
+if "$KUBECTL" kustomize "$work/run/cluster-up/kustomization" >"$work/smi.rendered.yaml" &&
+  grep -q "kind: TrafficSplit" "$work/smi.rendered.yaml" && ! grep -q "kind: HTTPRoute" "$work/smi.rendered.yaml"; then
+  ok "cluster-up-smi: applies the TrafficSplit and no HTTPRoute"
+else
+  not_ok "cluster-up-smi: its kustomization must hold a TrafficSplit and no HTTPRoute"
+fi
+
+# The linkerd CLI's versions: a fake CLI on PATH prints the versions it is given.
+# shellcheck source=mesh/deploy-lib.sh
+source "$MESH_DIR/deploy-lib.sh"
+fake_bin="$work/fake-bin"
+mkdir -p "$fake_bin"
+fake_linkerd() { # fake_linkerd CLIENT_VERSION SMI_VERSION
+  printf '#!/bin/sh\ncase "$*" in\n  "version --client --short") echo %s ;;\n  "smi version") echo %s ;;\n  *) exit 1 ;;\nesac\n' "$1" "$2" >"$fake_bin/linkerd"
+  chmod +x "$fake_bin/linkerd"
+}
+fake_linkerd "$LINKERD_VERSION" "$LINKERD_SMI_VERSION"
+fails "cluster-up accepts linkerd $LINKERD_VERSION with linkerd-smi $LINKERD_SMI_VERSION" 0 env PATH="$fake_bin:$PATH" "$ROOT/scripts/cluster-up.sh"
+fake_linkerd edge-25.4.4 "$LINKERD_SMI_VERSION"
+fails "cluster-up refuses another linkerd CLI (edge-25.4.4)" 2 env PATH="$fake_bin:$PATH" "$ROOT/scripts/cluster-up.sh"
+expect "cluster-up's linkerd version hint" "$work/fails.out" "'edge-25.4.4'" "LINKERD2_VERSION=$LINKERD_VERSION sh"
+fake_linkerd "$LINKERD_VERSION" v0.2.1
+fails "cluster-up refuses another linkerd-smi (v0.2.1) for the SMI split" 2 env PATH="$fake_bin:$PATH" "$ROOT/scripts/cluster-up.sh"
+expect "cluster-up's linkerd-smi version hint" "$work/fails.out" "'v0.2.1'" "LINKERD_SMI_VERSION=$LINKERD_SMI_VERSION sh"
+fails "cluster-up ignores linkerd-smi's version for the HTTPRoute split" 0 env PATH="$fake_bin:$PATH" SPLIT=httproute-split "$ROOT/scripts/cluster-up.sh"
 
 fails "cluster-up rejects IMAGE_TAG=latest" 2 env IMAGE_TAG=latest "$ROOT/scripts/cluster-up.sh"
 fails "cluster-up rejects an unknown SPLIT" 2 env SPLIT=istio "$ROOT/scripts/cluster-up.sh"
