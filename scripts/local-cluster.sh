@@ -12,10 +12,12 @@
 #   scripts/local-cluster.sh status      exit 0 when the API answers and the node is Ready
 #   scripts/local-cluster.sh kubeconfig  print the admin kubeconfig's path
 #   scripts/local-cluster.sh deploy      build the images, load them, start the host's MariaDB on
-#                                        172.18.0.1 too, apply the `local` variant, wait for every pod
+#                                        172.18.0.1 too, apply the `local` variant, the entry point
+#                                        and the dashboard, wait for every pod
 #   scripts/local-cluster.sh load        the main job through the cluster: Locust (on the host)
 #                                        collects from the agent and replays through the entry point,
-#                                        then the summary and the route comparison, as `make up` prints them
+#                                        then the summary and the route comparison, as `make up` prints them;
+#                                        the dashboard pod shows the rows at http://127.0.0.1:30088/
 #   scripts/local-cluster.sh load-images IMAGE...   copy podman images into containerd
 #
 # Network: the pods live on the bridge so1-k8s0, 172.18.0.0/24, whose gateway
@@ -445,6 +447,9 @@ ensure_database() {
 VARIANT="${CLUSTER_VARIANT:-local-smi-trafficsplit}"
 NAMESPACE=so1-fase2
 DEPLOYMENTS=(route1-python route2-node ws-server)
+# Where the host reaches the cluster: the entry point and the dashboard (NodePorts).
+ENTRY_URL=http://127.0.0.1:30080
+DASHBOARD_URL=http://127.0.0.1:30088
 
 deploy() {
   tools
@@ -452,15 +457,21 @@ deploy() {
   "$PROJECT_ROOT/scripts/images.sh" build >&2
   local tag name image
   tag="$("$PROJECT_ROOT/scripts/images.sh" tag)"
+  local dashboard_image=""
   while read -r name image; do
     [[ " ${DEPLOYMENTS[*]} " == *" ${name#so1-} "* ]] && load_images "$image"
+    [[ "$name" == so1-web-dashboard ]] && dashboard_image="$image"
   done < <("$PROJECT_ROOT/scripts/images.sh" list)
+  [[ -n "$dashboard_image" ]] || die "scripts/images.sh list names no so1-web-dashboard image"
+  load_images "$dashboard_image"
   ensure_database
   # Linkerd cannot run here; its split's CRD makes the variant's TrafficSplit an
   # object the API server checks and stores, which nothing acts on.
   kubectl_ apply -f "$PROJECT_ROOT/mesh/tests/crds/" >/dev/null
   kubectl_ wait --for condition=established --timeout 60s crd/trafficsplits.split.smi-spec.io >/dev/null
-  # The variant as it is; only the image names and tags are this build's.
+  # The variant as it is; only the image names and tags are this build's, and
+  # ws-server admits the dashboard's origin (as scripts/cluster-up.sh does with
+  # the Cloud Run URL).
   local dir="$CLUSTER_DIR/deploy"
   mkdir -p "$dir"
   {
@@ -472,6 +483,8 @@ deploy() {
       printf '  - {name: docker.io/so1fase2/so1-%s, newName: docker.io/%s/so1-%s, newTag: "%s"}\n' \
         "$name" "${DOCKERHUB_USERNAME:-so1fase2}" "$name" "$tag"
     done
+    echo "configMapGenerator:"
+    echo "  - {name: ws-server, namespace: $NAMESPACE, behavior: merge, literals: [CORS_ORIGINS=$DASHBOARD_URL]}"
   } >"$dir/kustomization.yaml"
   kubectl_ kustomize "$dir" >"$dir/rendered.yaml"
   kubectl_ apply -f "$PROJECT_ROOT/mesh/base/namespace.yaml" >/dev/null
@@ -482,16 +495,17 @@ deploy() {
   entry="$(entry_image)"
   load_images "$entry"
   sed "s|@ENTRY_IMAGE@|$entry|" "$PROJECT_ROOT/mesh/local-cluster/entry.yaml" | kubectl_ apply -f - >/dev/null
+  sed "s|@DASHBOARD_IMAGE@|$dashboard_image|" "$PROJECT_ROOT/mesh/local-cluster/dashboard.yaml" | kubectl_ apply -f - >/dev/null
   for name in "${DEPLOYMENTS[@]}"; do
     wait_for "deployment $name to roll out" kubectl_ -n "$NAMESPACE" rollout status "deployment/$name" --timeout 5s
   done
   wait_for "the entry point to roll out" kubectl_ -n ingress-nginx rollout status deployment/entry-nginx --timeout 5s
+  wait_for "the dashboard to roll out" kubectl_ -n web-dashboard rollout status deployment/web-dashboard --timeout 5s
   echo "deployed $VARIANT with images tagged $tag:"
   kubectl_ get pods -A -o wide
-  echo "entry point: http://127.0.0.1:30080/api/metrics (POST), http://127.0.0.1:30080/socket.io/"
+  echo "entry point: $ENTRY_URL/api/metrics (POST), $ENTRY_URL/socket.io/"
+  echo "dashboard:   $DASHBOARD_URL/"
 }
-
-ENTRY_URL=http://127.0.0.1:30080
 
 service_ip() { # service_ip NAME: the ClusterIP of Service NAME, which outlives its pods
   kubectl_ -n "$NAMESPACE" get service "$1" -o jsonpath='{.spec.clusterIP}'
@@ -505,6 +519,7 @@ cluster_load() {
   node_ready || die "the cluster is not up: run make cluster-up"
   DB_HOST="$HOST_IP" "$PROJECT_ROOT/scripts/stack.sh" load-through "$ENTRY_URL" \
     "python=http://$(service_ip route1-python):8080/metrics,node=http://$(service_ip route2-node):8080/metrics"
+  echo "the rows, live: $DASHBOARD_URL/ (the dashboard pod)"
 }
 
 status() {

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -20,17 +21,20 @@ SCRIPT = str(ROOT / "scripts/local-cluster.sh")
 # The Makefile runs this under scripts/with-env.sh: the project's configuration is in the environment.
 RUN_DIR = Path(os.environ["RUN_DIR"]) / "test-cluster"
 # Its own state, agent port and database: a developer's stack on 127.0.0.1:3307 is untouched
-# (this MariaDB listens on 172.18.0.1:3307 only, where the local overlay sends the pods).
+# (this MariaDB listens on 172.18.0.1:3307 only, where the local overlay sends the pods; the
+# bind address and client hosts are the ones `deploy` gives it, for the restart of the outage test).
 ENV = dict(os.environ, RUN_DIR=str(RUN_DIR), CLUSTER_DIR=str(RUN_DIR / "cluster"), MARIADB_DIR=str(RUN_DIR / "mariadb"),
-           DB_PORT="3307", CLUSTER_DB_BIND="172.18.0.1", AGENT_PORT=os.environ.get("TEST_CLUSTER_AGENT_PORT", "18481"))
-for stale in ("MARIADB_BIND_ADDRESS", "MARIADB_CLIENT_HOSTS"):
-    ENV.pop(stale, None)
+           DB_PORT="3307", CLUSTER_DB_BIND="172.18.0.1", MARIADB_BIND_ADDRESS="172.18.0.1",
+           MARIADB_CLIENT_HOSTS="127.0.0.1 localhost 172.18.0.%",
+           AGENT_PORT=os.environ.get("TEST_CLUSTER_AGENT_PORT", "18481"))
 NAMESPACE = "so1-fase2"
 BRIDGE = "so1-k8s0"
 UP_TIMEOUT_S = 1800  # a fresh machine builds every image first
 CLIENT_TIMEOUT_S = 120
 CONTRACTS = ROOT / "contracts"
 ENTRY_URL = "http://127.0.0.1:30080"
+DASHBOARD_URL = "http://127.0.0.1:30088"
+DASHBOARD_CHECK = ROOT / "tests/e2e/dashboard-check.mjs"
 
 
 def run(*args, timeout=300, check=True, input=None):
@@ -47,6 +51,24 @@ KUBECTL = str(Path(run(str(ROOT / "mesh/tests/k8s-tools.sh"), timeout=3600).stdo
 
 def sql(statement):
     return run(str(ROOT / "scripts/mariadb.sh"), "sql", input=statement).stdout
+
+
+def rows_of(ids):
+    """{route: (rows, distinct record ids)} in metric_records for these record ids."""
+    quoted = ",".join(f"'{i}'" for i in ids)
+    rows = sql(f"SELECT route, COUNT(*), COUNT(DISTINCT record_id) FROM metric_records WHERE record_id IN ({quoted})"
+               " GROUP BY route;\n")
+    return {route: (int(count), int(distinct))
+            for route, count, distinct in (line.split("\t") for line in rows.splitlines())}
+
+
+def post_through_entry(record):
+    """POSTs one record through the entry point from the host; returns the route that stored it."""
+    request = urllib.request.Request(f"{ENTRY_URL}/api/metrics", data=json.dumps(record).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        return json.loads(response.read())["route"]
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +165,7 @@ def test_every_pod_is_ready(cluster):
                                                                        p["metadata"]["labels"].get("k8s-app")))
              for p in pods}
     assert {(NAMESPACE, "route1-python"), (NAMESPACE, "route2-node"), (NAMESPACE, "ws-server"),
-            ("kube-system", "kube-dns")} <= names
+            ("ingress-nginx", "ingress-nginx"), ("web-dashboard", "web-dashboard"), ("kube-system", "kube-dns")} <= names
     for pod in pods:
         ready = {c["type"]: c["status"] for c in pod["status"].get("conditions", [])}.get("Ready")
         assert ready == "True", f"{pod['metadata']['name']} is not Ready: {pod['status']}"
@@ -184,15 +206,7 @@ def test_network_policy_admits_the_ingress_namespace(cluster, route):
 
 
 def test_the_entry_point_serves_both_routes(cluster):
-    import urllib.request
-    routes = []
-    for _ in range(40):
-        body = json.dumps(new_record()).encode()
-        request = urllib.request.Request(f"{ENTRY_URL}/api/metrics", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 201
-            routes.append(json.loads(response.read())["route"])
+    routes = [post_through_entry(new_record()) for _ in range(40)]
     # kube-proxy picks an endpoint at random per connection: 40 draws fall 10-30 with odds above 99.8 %.
     assert 10 <= routes.count("python") <= 30, routes
 
@@ -213,11 +227,7 @@ def test_cluster_load_stores_every_record_once_through_a_route_pod_deleted_mid_r
     records = json.loads((RUN_DIR / "records.json").read_text())
     ids = [r["id"] for r in records]
     assert len(ids) > 20 and len(set(ids)) == len(ids)
-    quoted = ",".join(f"'{i}'" for i in ids)
-    rows = sql(f"SELECT route, COUNT(*), COUNT(DISTINCT record_id) FROM metric_records WHERE record_id IN ({quoted})"
-               " GROUP BY route;\n")
-    per_route = {line.split("\t")[0]: (int(line.split("\t")[1]), int(line.split("\t")[2]))
-                 for line in rows.splitlines()}
+    per_route = rows_of(ids)
     assert sum(count for count, _ in per_route.values()) == len(ids), (per_route, "".join(output)[-3000:])
     assert sum(distinct for _, distinct in per_route.values()) == len(ids)
     assert set(per_route) == {"python", "node"}, per_route
@@ -227,11 +237,72 @@ def test_cluster_load_stores_every_record_once_through_a_route_pod_deleted_mid_r
     kubectl("-n", NAMESPACE, "rollout", "status", "deployment/route1-python", "--timeout", "120s")
 
 
+def test_the_dashboard_served_from_the_cluster_shows_new_rows_live(cluster):
+    # The page (the dashboard pod, its socket.io proxied to ws-server through the entry point)
+    # is open and connected before these rows exist: they can only arrive live.
+    check = subprocess.Popen(["node", str(DASHBOARD_CHECK), f"{DASHBOARD_URL}/", "-", str(RUN_DIR / "dashboard.png")],
+                             env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert check.stdout.readline().strip() == "connected", check.stderr.read()[-3000:]
+        records = [new_record() for _ in range(5)]
+        for record in records:
+            post_through_entry(record)
+        latest_id, total_procesos = sql(
+            f"SELECT id, total_procesos FROM metric_records WHERE record_id = '{records[-1]['id']}';\n").split()
+        per_route = dict(line.split("\t") for line in sql(
+            "SELECT route, COUNT(*) FROM metric_records GROUP BY route;\n").splitlines())
+        expected = {"latest_id": latest_id, "total_procesos": total_procesos,
+                    "total": sum(int(count) for count in per_route.values()),
+                    "python": per_route.get("python", "0"), "node": per_route.get("node", "0")}
+        output, errors = check.communicate(json.dumps(expected) + "\n", timeout=90)
+    finally:
+        check.kill()
+    assert check.returncode == 0, errors[-3000:]
+    assert "dashboard shows" in output
+
+
 def test_probes_still_pass_under_the_policies(cluster):
     pods = json.loads(kubectl("-n", NAMESPACE, "get", "pods", "-o", "json").stdout)["items"]
     for pod in pods:
         for status in pod["status"]["containerStatuses"]:
             assert status["ready"] and status["restartCount"] == 0, status
+
+
+def test_a_database_stopped_for_10_s_mid_replay_loses_nothing(cluster):
+    collected = json.loads((RUN_DIR / "records.json").read_text())
+    records = [dict(collected[i % len(collected)], id=str(uuid.uuid4())) for i in range(60)]
+    ids = [r["id"] for r in records]
+    records_file = RUN_DIR / "db-outage.json"
+    records_file.write_text(json.dumps(records))
+    summary_file = RUN_DIR / "db-outage-summary.json"
+    # 10 users, 1-4 s apart: about 15 s of replay. Retries every 2 s at most, for long enough to outlast the outage.
+    env = dict(ENV, INGRESS_URL=ENTRY_URL, RECORDS_FILE=str(records_file), REPLAY_SUMMARY=str(summary_file),
+               LOCUST_STATS_DIR=str(RUN_DIR / "db-outage"), REPLAY_USERS="10", REPLAY_RATE="10",
+               REPLAY_TIME_LIMIT="300s", LOCUST_BACKOFF_CAP="2", LOCUST_MAX_ATTEMPTS="60")
+    replay = subprocess.Popen([str(ROOT / "locust/run-phase.sh"), "replay"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    mariadb = str(ROOT / "scripts/mariadb.sh")
+    try:
+        deadline = time.monotonic() + 60
+        while sum(rows for rows, _ in rows_of(ids).values()) < 5:
+            assert time.monotonic() < deadline and replay.poll() is None, "the replay stored nothing in 60 s"
+            time.sleep(0.2)
+        run(mariadb, "down")
+        stopped_at = time.monotonic()
+        time.sleep(10)
+        assert replay.poll() is None, "the replay was over before the database came back: nothing was tested"
+        run(mariadb, "up", timeout=120)
+        output, _ = replay.communicate(timeout=300)
+    finally:
+        replay.kill()
+    assert replay.returncode == 0, output[-4000:]
+    assert time.monotonic() - stopped_at >= 10
+    summary = json.loads(summary_file.read_text())
+    per_route = rows_of(ids)
+    rows = sum(count for count, _ in per_route.values())
+    distinct = sum(distinct for _, distinct in per_route.values())
+    assert rows == distinct == summary["delivered"] == 60, (summary, per_route)
+    assert summary["retries"] > 0, summary
 
 
 def test_down_leaves_no_process_mount_or_bridge(cluster):
