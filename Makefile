@@ -20,7 +20,8 @@ down:
 status:
 	scripts/stack.sh status
 
-## load-distributed: the whole job, its replay run by a Locust master and WORKERS local workers
+## load-distributed: the whole job, collect and replay each run by a Locust master and WORKERS local
+## workers (WORKERS=0 LOCUST_EXPECT_WORKERS=N: N workers started on other machines, see locust/README.md)
 load-distributed:
 	scripts/stack.sh up
 	LOCUST_WORKERS=$(WORKERS) scripts/stack.sh load

@@ -25,7 +25,9 @@
 # STACK_READY_TIMEOUT (seconds per service, default 300: a first start may
 # install dependencies). Load: COLLECT_USERS, COLLECT_RATE, COLLECT_TIME,
 # COLLECT_MAX_RECORDS, REPLAY_USERS, REPLAY_RATE, RECORDS_FILE, LOCUST_WORKERS (>0:
-# distributed replay with that many local workers).
+# both phases distributed, a master and that many local workers), LOCUST_EXPECT_WORKERS
+# (>0: distributed, the master waits for that many workers, some started elsewhere),
+# LOCUST_MASTER_BIND_HOST, LOCUST_MASTER_PORT (see locust/run-phase.sh).
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -327,14 +329,17 @@ cmd_status() {
 run_job() {
   local where="$1" routes="$2" chart="$3" title="$4"
   make --no-print-directory -C "$PROJECT_ROOT/locust" deps
-  local phase=replay
-  [[ "${LOCUST_WORKERS:-0}" -gt 0 ]] && phase=replay-distributed
+  local mode=""
+  if [[ "${LOCUST_WORKERS:-0}" -gt 0 || "${LOCUST_EXPECT_WORKERS:-0}" -gt 0 ]]; then
+    mode=-distributed
+    echo "== distributed: a Locust master for each phase, ${LOCUST_EXPECT_WORKERS:-$LOCUST_WORKERS} workers (${LOCUST_WORKERS:-0} local)"
+  fi
   echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent"
-  "$PROJECT_ROOT/locust/run-phase.sh" collect
+  "$PROJECT_ROOT/locust/run-phase.sh" "collect$mode"
   echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through $where"
   local status=0 replay_started
   replay_started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  "$PROJECT_ROOT/locust/run-phase.sh" "$phase" || status=$?
+  "$PROJECT_ROOT/locust/run-phase.sh" "replay$mode" || status=$?
   "$PROJECT_ROOT/locust/.venv/bin/python" "$PROJECT_ROOT/locust/summary.py" || status=1
   echo
   echo "== route comparison (the routes' own Prometheus metrics since they started; rows stored since the replay began)"

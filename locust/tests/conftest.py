@@ -30,6 +30,7 @@ class Recorder(ThreadingHTTPServer):
         self.drop_first_attempt = False  # close the connection, unanswered, on every id's first POST
         self.agent_down = False  # answer 500 to every GET
         self.seen = 0
+        self.served = 0  # 200 answers to GET /api/metrics: records handed out
 
     @property
     def url(self):
@@ -55,6 +56,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(404, {"error": "not_found"})
         if self.server.agent_down:
             return self.answer(500, {"error": "internal_error"})
+        with self.server.lock:
+            self.server.served += 1
         self.answer(200, dict(EXAMPLE_RECORD, fuente="recorder"))
 
     def do_POST(self):

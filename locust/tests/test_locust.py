@@ -108,7 +108,7 @@ def test_distributed_replay_sends_every_record_exactly_once(recorder, tmp_path):
     assert (summary["records"], summary["given"], summary["delivered"], summary["stored"]) == (40, 40, 40, 40)
     assert summary["retries"] == failed_first and summary["complete"] is True
     for worker in (1, 2):
-        assert "worker got 20 records" in (tmp_path / "stats" / f"worker-{worker}.log").read_text()
+        assert "worker got 20 records" in (tmp_path / "stats" / f"replay-worker-{worker}.log").read_text()
 
     routes = summary["routes"]  # named after X-Route: the recorder alternates python and node
     assert set(routes) == {"python", "node"}
