@@ -8,7 +8,11 @@ const DEFAULTS = {
   DB_USER: 'monitor',
   DB_PASSWORD: '',
   DB_NAME: 'monitor',
-  TICK_MS: 500,
+  // The poll's pace (src/pacer.js): TICK_MS between polls while rows flow; after
+  // TICK_BACKOFF_POLLS empty polls the wait doubles, up to TICK_IDLE_MS.
+  TICK_MS: 50,
+  TICK_IDLE_MS: 500,
+  TICK_BACKOFF_POLLS: 4,
   HISTORY_LIMIT: 300,
   CATCHUP_LIMIT: 10000,
   DB_TIMEOUT_MS: 5000,
@@ -69,11 +73,17 @@ export function loadConfig(env = process.env) {
       timeoutMs: integer(env, 'DB_TIMEOUT_MS', { min: 100, max: 600000 }),
     },
     tickMs: integer(env, 'TICK_MS', { min: 10, max: 600000 }),
+    idleTickMs: integer(env, 'TICK_IDLE_MS', { min: 10, max: 600000 }),
+    backoffPolls: integer(env, 'TICK_BACKOFF_POLLS', { min: 1, max: 100000 }),
     historyLimit: integer(env, 'HISTORY_LIMIT', { min: 0, max: 100000 }),
     catchupLimit: integer(env, 'CATCHUP_LIMIT', { min: 1, max: 1000000 }),
     gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
     slowClientMaxPackets: integer(env, 'SLOW_CLIENT_MAX_PACKETS', { min: 1, max: 1000000 }),
     cors: parseCorsOrigins(env.CORS_ORIGINS),
   };
+  // The idle wait is where the back-off stops; below TICK_MS it would be a speed-up.
+  if (config.idleTickMs < config.tickMs) {
+    throw new ConfigError(`TICK_IDLE_MS (${config.idleTickMs}) must be at least TICK_MS (${config.tickMs})`);
+  }
   return config;
 }
