@@ -29,10 +29,10 @@ test('pacer: rows every other poll keep the short tick; TICK_BACKOFF_POLLS=1 dou
 
 test('config: the tick knobs, their defaults, and a clear refusal of bad values', () => {
   const defaults = loadConfig({});
-  assert.deepEqual([defaults.tickMs, defaults.idleTickMs, defaults.backoffPolls], [50, 500, 4]);
+  assert.deepEqual([defaults.tickMs, defaults.idleTickMs, defaults.backoffPolls], [50, 250, 4]);
   const set = loadConfig({ TICK_MS: '20', TICK_IDLE_MS: '20', TICK_BACKOFF_POLLS: '1' });
   assert.deepEqual([set.tickMs, set.idleTickMs, set.backoffPolls], [20, 20, 1], 'TICK_IDLE_MS = TICK_MS: a fixed tick');
-  assert.throws(() => loadConfig({ TICK_MS: '600' }), /TICK_IDLE_MS \(500\) must be at least TICK_MS \(600\)/);
+  assert.throws(() => loadConfig({ TICK_MS: '300' }), /TICK_IDLE_MS \(250\) must be at least TICK_MS \(300\)/);
   assert.throws(() => loadConfig({ TICK_IDLE_MS: '40' }), ConfigError);
   assert.throws(() => loadConfig({ TICK_BACKOFF_POLLS: '0' }), /TICK_BACKOFF_POLLS must be between 1 and/);
   assert.throws(() => loadConfig({ TICK_IDLE_MS: 'slow' }), /TICK_IDLE_MS must be a whole number/);
