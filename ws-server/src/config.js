@@ -19,7 +19,9 @@ const DEFAULTS = {
   CATCHUP_LIMIT: 10000,
   DB_TIMEOUT_MS: 5000,
   GAP_WAIT_MS: 1000,
-  SLOW_CLIENT_MAX_PACKETS: 240,
+  // Two events per tick with rows, up to 20 ticks/s at TICK_MS=50: about a
+  // minute of not reading before the client is dropped.
+  SLOW_CLIENT_MAX_PACKETS: 2400,
 };
 
 export class ConfigError extends Error {}
