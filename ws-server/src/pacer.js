@@ -5,8 +5,8 @@
 // after every TICK_BACKOFF_POLLS of them, up to TICK_IDLE_MS, so an idle
 // dashboard costs the database little; the first poll that sees a row brings
 // the wait straight back to TICK_MS. A row after a quiet spell therefore waits
-// about spell / TICK_BACKOFF_POLLS at most (each step lasts TICK_BACKOFF_POLLS
-// times its own wait), and never more than TICK_IDLE_MS.
+// at most about spell / TICK_BACKOFF_POLLS + TICK_MS (each step lasts
+// TICK_BACKOFF_POLLS times its own wait), and never more than TICK_IDLE_MS.
 //
 // Polling (rather than a notification from the routes) is what needs nothing
 // from anybody else: each replica polls on its own, any number of route pods
