@@ -5,6 +5,9 @@ import { io } from 'socket.io-client';
 
 const [url, countArg] = process.argv.slice(2);
 const count = Number(countArg);
+// A row still on its way to a connection this long after the report was asked
+// for counts as missing.
+const REPORT_WAIT_MS = 10_000;
 const now = () => performance.timeOrigin + performance.now();
 
 const sockets = [];
@@ -31,19 +34,30 @@ function connectAll() {
   }
 }
 
+// Rows arrive in id order, so a connection that has the newest row has had
+// its chance at every other one.
+async function allHaveNewest(newest) {
+  const deadline = now() + REPORT_WAIT_MS;
+  while (now() < deadline && !received.every((seen) => seen.has(newest))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 // Latencies (ms) of the rows the orchestrator inserted, plus delivery faults.
-function report(sentAt) {
+async function report(sentAt) {
+  const ids = Object.keys(sentAt);
+  await allHaveNewest(Math.max(...ids.map(Number)));
   const latencies = [];
   const first = {}; // id -> earliest receive time in this process
   let missing = 0;
   let duplicates = 0;
   for (const seen of received) {
-    for (const [id, sent] of Object.entries(sentAt)) {
+    for (const id of ids) {
       const t = seen.get(Number(id));
       if (t === undefined) missing += 1;
       else if (t < 0) duplicates += 1;
       else {
-        latencies.push(t - sent);
+        latencies.push(t - sentAt[id]);
         if (!(id in first) || t < first[id]) first[id] = t;
       }
     }
@@ -52,7 +66,7 @@ function report(sentAt) {
   return { latencies, first, missing, duplicates };
 }
 
-process.on('message', (message) => {
+process.on('message', async (message) => {
   if (message.type === 'connect') connectAll();
-  if (message.type === 'report') process.send({ type: 'report', ...report(message.sentAt) }, () => process.exit(0));
+  if (message.type === 'report') process.send({ type: 'report', ...(await report(message.sentAt)) }, () => process.exit(0));
 });

@@ -77,6 +77,8 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
       log('info', 'ws-server listening', {
         port: httpServer.address().port,
         tickMs: config.tickMs,
+        idleTickMs: config.idleTickMs,
+        backoffPolls: config.backoffPolls,
         corsOrigins: config.cors.describe,
         database: `${config.db.host}:${config.db.port}/${config.db.database}`,
       });
@@ -106,6 +108,7 @@ function prometheus(stream, db, io) {
     ['ws_slow_clients_dropped_total', 'counter', 'Clients disconnected for not reading.', c.slowClientsDropped],
     ['ws_stream_restarts_total', 'counter', 'Times the table lost rows below the cursor and the stream started over.', c.restarts],
     ['ws_tick_duration_seconds', 'gauge', 'Duration of the last tick.', c.lastTickSeconds],
+    ['ws_tick_interval_seconds', 'gauge', 'Current wait between polls: TICK_MS while rows flow, up to TICK_IDLE_MS when idle.', stream.pacer.intervalMs / 1000],
     ['ws_cursor_id', 'gauge', 'Newest metric_records.id delivered.', stream.cursor],
     ['ws_database_up', 'gauge', '1 when the last database call succeeded.', stream.database.up ? 1 : 0],
     ['ws_clients_connected', 'gauge', 'Connected socket.io clients.', io.engine.clientsCount],

@@ -7,6 +7,7 @@
 // catch-up query bounded by the cursor) and only then joins `live`; both steps
 // run without awaiting in between, so no tick can slip a row past it or
 // deliver one twice.
+import { TickPacer } from './pacer.js';
 import { ROW_COLUMNS, toWireRow } from './rows.js';
 
 const LIVE = 'live';
@@ -22,7 +23,7 @@ export class LiveStream {
     this.io = io;
     this.db = db;
     this.log = log;
-    this.tickMs = config.tickMs;
+    this.pacer = new TickPacer(config);
     this.historyLimit = config.historyLimit;
     this.catchupLimit = config.catchupLimit;
     this.gapWaitMs = config.gapWaitMs;
@@ -60,7 +61,7 @@ export class LiveStream {
   async start() {
     this.running = true;
     await this.runTick();
-    this.schedule(this.tickMs);
+    this.schedule(this.pacer.intervalMs);
   }
 
   async stop() {
@@ -74,7 +75,7 @@ export class LiveStream {
     this.timer = setTimeout(async () => {
       const started = performance.now();
       await this.runTick();
-      this.schedule(Math.max(0, this.tickMs - (performance.now() - started)));
+      this.schedule(Math.max(0, this.pacer.intervalMs - (performance.now() - started)));
     }, delay);
   }
 
@@ -83,11 +84,14 @@ export class LiveStream {
     const started = performance.now();
     this.currentTick = this.tick().catch((err) => {
       this.log('error', 'tick failed unexpectedly', { error: err.stack });
+      return false;
     });
-    await this.currentTick;
+    this.pacer.afterPoll(await this.currentTick);
     this.counters.lastTickSeconds = (performance.now() - started) / 1000;
   }
 
+  // Resolves to true when rows were found or are likely right behind (a fresh
+  // start, a reset): the pacer then keeps the short tick.
   async tick() {
     this.counters.ticks += 1;
     if (!this.initialized) {
@@ -96,7 +100,7 @@ export class LiveStream {
       } catch (err) {
         this.counters.tickErrors += 1;
         this.setDatabase(false, err);
-        return;
+        return false;
       }
       this.setDatabase(true);
       if (this.reconnectAll) {
@@ -105,7 +109,7 @@ export class LiveStream {
         for (const socket of this.io.sockets.sockets.values()) socket.conn.close();
       }
       this.serveWaiting();
-      return;
+      return true;
     }
 
     // The new rows and the table's newest id in one statement: MAX(id) on the
@@ -121,7 +125,7 @@ export class LiveStream {
     } catch (err) {
       this.counters.tickErrors += 1;
       this.setDatabase(false, err);
-      return;
+      return false;
     }
     this.setDatabase(true);
 
@@ -139,12 +143,13 @@ export class LiveStream {
       // new state is loaded.
       this.io.socketsLeave([LIVE, STREAMING]);
       this.ahead.clear();
-      return;
+      return true;
     }
     this.tableMaxId = maxId;
 
     const now = Date.now();
-    const rows = this.acceptInOrder(fetched.filter((row) => row.id !== null), now);
+    const found = fetched.filter((row) => row.id !== null);
+    const rows = this.acceptInOrder(found, now);
     if (rows.length > 0) {
       this.remember(rows);
       this.io.to(LIVE).emit('metrics', { rows });
@@ -155,6 +160,9 @@ export class LiveStream {
     this.dropStalledClients();
     for (const socket of this.ahead) this.joinLive(socket);
     this.serveWaiting();
+    // Rows held back behind a gap count too: the missing row, or the gap's
+    // expiry, is then noticed within a short tick.
+    return found.length > 0;
   }
 
   // A client that stopped reading (a frozen tab, a dead network path) makes

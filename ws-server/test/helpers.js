@@ -161,9 +161,10 @@ export function client(url, { lastId = null, origin, reconnection = true, transp
   return state;
 }
 
+/** Polls `predicate` (which may be async) every 20 ms until it holds. */
 export async function waitFor(what, predicate, timeoutMs = 10000) {
   const started = Date.now();
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

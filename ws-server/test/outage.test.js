@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  assertStrictlyIncreasing, client, insertRows, mariadb, openDb, startServer, waitFor,
+  assertStrictlyIncreasing, client, insertRows, mariadb, openDb, serverMetrics, startServer, waitFor,
 } from './helpers.js';
 
 test('outage: clients stay connected through a database kill, get status down/up, and catch up with no gap', async (t) => {
@@ -34,6 +34,8 @@ test('outage: clients stay connected through a database kill, get status down/up
   t.after(() => newcomer.close());
   await waitFor('newcomer history', () => newcomer.histories.length === 1);
   assert.equal(newcomer.statuses[0].database, 'down');
+  // A failed poll counts as an empty one: the database is retried at the idle pace, not every TICK_MS.
+  await waitFor('the idle wait while down', async () => (await serverMetrics(ws.url)).ws_tick_interval_seconds === 0.25, 10000);
 
   await mariadb('up');
   restarted = true;
