@@ -63,12 +63,12 @@ type prometheus struct {
 }
 
 // startPrometheus runs bin on a private port, config and data directory, scraping every
-// fixture pod each 500 ms as linkerd-viz's job linkerd-proxy would (with the namespace,
+// fixture pod each second as linkerd-viz's job linkerd-proxy would (with the namespace,
 // pod and deployment labels its relabelling adds), and the expected histograms.
 func startPrometheus(t *testing.T, bin, fixtureAddr string, pods []fixturePod) *prometheus {
 	dir := t.TempDir()
 	var cfg strings.Builder
-	cfg.WriteString("global:\n  scrape_interval: 500ms\n  scrape_timeout: 500ms\n  evaluation_interval: 1m\nscrape_configs:\n")
+	cfg.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1m\nscrape_configs:\n")
 	cfg.WriteString("- job_name: linkerd-proxy\n  static_configs:\n")
 	for _, p := range pods {
 		fmt.Fprintf(&cfg, "  - targets: [%q]\n    labels:\n      __metrics_path__: /pods/%s/metrics\n"+
@@ -161,18 +161,19 @@ func (p *prometheus) scalar(query string) (float64, error) {
 	return float64(vec[0].Value), nil
 }
 
-// scrapedAfter waits until every target has a scrape that began after t: Prometheus
-// scrapes a target one scrape at a time, so every sample stamped t or earlier then comes
-// from a scrape that has finished reading the fixture.
-func (p *prometheus) scrapedAfter(tb *testing.T, t time.Time, why string) {
+// scrapedAfter waits until the latest scrape of every target began after t and
+// succeeded: its samples are stored, and, since Prometheus scrapes a target one scrape at
+// a time, every sample stamped t or earlier comes from a scrape that had finished reading
+// the fixture by then.
+func (p *prometheus) scrapedAfter(tb *testing.T, t time.Time, targets int, why string) {
 	tb.Helper()
-	p.waitFor(tb, "a scrape of every target begun after "+t.Format("15:04:05.000")+" ("+why+")", func() (bool, string) {
-		oldest, err := p.scalar(`min(timestamp(up))`)
+	p.waitFor(tb, fmt.Sprintf("a successful scrape of each of the %d targets begun after %s (%s)", targets, t.Format("15:04:05.000"), why), func() (bool, string) {
+		v, _, _, err := p.api.Query(context.Background(), fmt.Sprintf(`(timestamp(up) > %.3f) and (up == 1)`, float64(t.UnixMilli())/1000), time.Now())
 		if err != nil {
 			return false, err.Error()
 		}
-		last := time.UnixMilli(int64(oldest * 1000))
-		return last.After(t), "oldest latest scrape " + last.Format("15:04:05.000")
+		vec, _ := v.(model.Vector)
+		return len(vec) == targets, fmt.Sprintf("%d of %d", len(vec), targets)
 	})
 }
 
@@ -203,10 +204,10 @@ func TestClusterModeAgainstPrometheus(t *testing.T) {
 		return up == float64(targets), fmt.Sprintf("%v up", up)
 	})
 	start := time.Now()
-	prom.scrapedAfter(t, start, `so every sample up to the window's start is of the "before" phase`)
+	prom.scrapedAfter(t, start, targets, `so every sample up to the window's start is of the "before" phase`)
 	fx.phase.Store(after)
 	switched := time.Now()
-	prom.scrapedAfter(t, switched, `every target's "after" phase stored`)
+	prom.scrapedAfter(t, switched, targets, `every target's "after" phase stored`)
 	end := time.Now()
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -255,7 +256,7 @@ func TestClusterModeAgainstPrometheus(t *testing.T) {
 		for j, quant := range []float64{0.5, 0.95, 0.99} {
 			got := stats[i].Quantile(quant)
 			near(t, fmt.Sprintf("%s p%g (by hand)", r.Name, quant*100), got, hand[r.Backend][j])
-			promQ, err := prom.scalar(fmt.Sprintf(`histogram_quantile(%g, fixture_window_seconds_bucket{backend=%q})`, quant, r.Backend))
+			promQ, err := prom.scalar(fmt.Sprintf(`histogram_quantile(%g, last_over_time(fixture_window_seconds_bucket{backend=%q}[1m]))`, quant, r.Backend))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,8 +289,8 @@ func TestClusterModeAgainstPrometheus(t *testing.T) {
 
 	// What the fixture mixes in, and routecompare leaves out: the routes' inbound counters
 	// (probes and replay-client included), and replay-client's own outbound traffic.
-	inbound, err := prom.scalar(fmt.Sprintf(`sum(response_total{direction="inbound",deployment="route1-python"} @ %.3f)`+
-		` - sum(response_total{direction="inbound",deployment="route1-python"} @ %.3f)`, float64(end.UnixMilli())/1000, float64(start.UnixMilli())/1000))
+	inbound, err := prom.scalar(fmt.Sprintf(`sum(last_over_time(response_total{direction="inbound",deployment="route1-python"}[1m] @ %.3f))`+
+		` - sum(last_over_time(response_total{direction="inbound",deployment="route1-python"}[1m] @ %.3f))`, float64(end.UnixMilli())/1000, float64(start.UnixMilli())/1000))
 	if err != nil {
 		t.Fatal(err)
 	}
