@@ -6,37 +6,45 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"time"
 
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
 	"so1fase2/go-agent/internal/routecompare"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "routecompare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("routecompare", flag.ContinueOnError)
-	mode := fs.String("mode", "local", "local (the routes' /metrics) or cluster (linkerd-viz Prometheus)")
+	mode := fs.String("mode", "local", "local (the routes' /metrics) or cluster (linkerd-viz Prometheus: the ingress proxy's outbound metrics, Linkerd "+routecompare.LinkerdVersion+")")
 	local := fs.String("routes", "python=http://127.0.0.1:8001/metrics,node=http://127.0.0.1:8002/metrics",
 		"local mode: name=metrics URL, comma separated; names as in metric_records.route")
 	promURL := fs.String("prometheus", "http://127.0.0.1:9090", "cluster mode: linkerd-viz Prometheus base URL")
-	deployments := fs.String("deployments", "python=route1-python,node=route2-node", "cluster mode: route=deployment, comma separated")
-	window := fs.Duration("window", 0, "local: scrape twice this far apart and report the deltas (0: totals since the routes started); cluster: the range of increase() (0: 5m)")
+	backends := fs.String("backends", "python=route1-python,node=route2-node", "cluster mode: route=backend Service of the apex, comma separated")
+	fs.Var(stringAlias{backends}, "deployments", "old name of -backends")
+	ingress := fs.String("ingress", "ingress-nginx/ingress-nginx-controller", "cluster mode: namespace/deployment of the meshed ingress, whose proxies split")
+	apex := fs.String("apex", "ingest", "cluster mode: the apex Service (in "+routecompare.Namespace+") the split is attached to")
+	window := fs.Duration("window", 0, "local: scrape twice this far apart and report the deltas (0: totals since the routes started); cluster: count the last window (0: 5m) unless -since is given")
 	useDB := fs.Bool("db", os.Getenv("DB_HOST") != "", "count rows per route in metric_records (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME)")
-	since := fs.String("since", "", "database: count rows received at or after this time (RFC 3339) or this long ago (e.g. 10m); empty: all rows")
+	since := fs.String("since", "", "database: count rows received at or after this time (RFC 3339) or this long ago (e.g. 10m); empty: all rows; cluster: also the start of the counted traffic")
 	svg := fs.String("svg", "", "also write an SVG chart to this file")
 	title := fs.String("title", "", "chart title")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	sinceTime, err := parseSince(*since, time.Now())
+	now := time.Now()
+	sinceTime, err := parseSince(*since, now)
 	if err != nil {
 		return err
 	}
@@ -55,15 +63,21 @@ func run(args []string) error {
 			return err
 		}
 	case "cluster":
-		cr, err := routecompare.ParseClusterRoutes(*deployments)
+		cr, err := routecompare.ParseClusterRoutes(*backends)
 		if err != nil {
 			return err
 		}
-		w := *window
-		if w <= 0 {
-			w = 5 * time.Minute
+		ing, err := routecompare.ParseWorkload(*ingress)
+		if err != nil {
+			return err
 		}
-		if routes, err = routecompare.QueryCluster(ctx, client, *promURL, cr, w); err != nil {
+		pc, err := promapi.NewClient(promapi.Config{Address: *promURL, Client: client})
+		if err != nil {
+			return fmt.Errorf("-prometheus %q: %w", *promURL, err)
+		}
+		start, end := clusterWindow(sinceTime, *window, now)
+		q := routecompare.ClusterQuery{Ingress: ing, Apex: *apex, Routes: cr, Start: start, End: end}
+		if routes, err = routecompare.QueryCluster(ctx, promv1.NewAPI(pc), q); err != nil {
 			return err
 		}
 	default:
@@ -87,7 +101,7 @@ func run(args []string) error {
 		routecompare.AttachDB(routes, counts)
 	}
 
-	if err := routecompare.WriteTable(os.Stdout, routes); err != nil {
+	if err := routecompare.WriteTable(stdout, routes); err != nil {
 		return err
 	}
 	if *svg != "" {
@@ -105,6 +119,29 @@ func run(args []string) error {
 	}
 	return nil
 }
+
+// clusterWindow is the traffic cluster mode counts: from since (when set) or window
+// (default 5m) before now, to now.
+func clusterWindow(since time.Time, window time.Duration, now time.Time) (start, end time.Time) {
+	if !since.IsZero() {
+		return since, now
+	}
+	if window <= 0 {
+		window = 5 * time.Minute
+	}
+	return now.Add(-window), now
+}
+
+// stringAlias is a flag that sets another flag's string.
+type stringAlias struct{ p *string }
+
+func (a stringAlias) String() string {
+	if a.p == nil {
+		return ""
+	}
+	return *a.p
+}
+func (a stringAlias) Set(v string) error { *a.p = v; return nil }
 
 func parseSince(s string, now time.Time) (time.Time, error) {
 	if s == "" {

@@ -33,7 +33,7 @@ func TestRunLocalWritesSVG(t *testing.T) {
 	t.Setenv("DB_HOST", "") // the database side has its own test
 	svg := filepath.Join(t.TempDir(), "routes.svg")
 	args := []string{"-db=false", "-routes", "python=" + serve(t, "python") + ",node=" + serve(t, "node"), "-svg", svg}
-	if err := run(args); err != nil {
+	if err := run(args, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(svg)
@@ -46,10 +46,13 @@ func TestRunRejectsBadArguments(t *testing.T) {
 	for _, args := range [][]string{
 		{"-mode", "nowhere", "-db=false"},
 		{"-routes", "python", "-db=false"},
-		{"-mode", "cluster", "-deployments", "route1-python", "-db=false"},
+		{"-mode", "cluster", "-backends", "route1-python", "-db=false"},
+		{"-mode", "cluster", "-deployments", "python=", "-db=false"},
+		{"-mode", "cluster", "-ingress", "ingress-nginx-controller", "-db=false"},
+		{"-mode", "cluster", "-prometheus", "::not a url", "-db=false"},
 		{"-since", "yesterday", "-db=false"},
 	} {
-		if err := run(args); err == nil {
+		if err := run(args, io.Discard); err == nil {
 			t.Errorf("%v accepted", args)
 		}
 	}
@@ -59,5 +62,19 @@ func TestRunRejectsBadArguments(t *testing.T) {
 	}
 	if got, _ := parseSince("2026-11-26T11:00:00Z", now); !got.Equal(now.Add(-time.Hour)) {
 		t.Errorf("-since RFC 3339 = %v", got)
+	}
+	// Cluster mode counts from -since, else -window (default 5m) before now, to now.
+	for _, c := range []struct {
+		since  time.Time
+		window time.Duration
+		start  time.Time
+	}{
+		{time.Time{}, 0, now.Add(-5 * time.Minute)},
+		{time.Time{}, 30 * time.Minute, now.Add(-30 * time.Minute)},
+		{now.Add(-time.Hour), 30 * time.Minute, now.Add(-time.Hour)},
+	} {
+		if start, end := clusterWindow(c.since, c.window, now); !start.Equal(c.start) || !end.Equal(now) {
+			t.Errorf("clusterWindow(%v, %v) = %v, %v; want %v, %v", c.since, c.window, start, end, c.start, now)
+		}
 	}
 }

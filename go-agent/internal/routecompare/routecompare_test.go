@@ -3,9 +3,7 @@ package routecompare
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/xml"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -167,87 +165,6 @@ func TestHistogramQuantileEdges(t *testing.T) {
 	}
 	if !math.IsNaN(HistogramQuantile(0.5, []Bucket{{10, 0}, {inf, 0}})) {
 		t.Error("no observations must give NaN")
-	}
-}
-
-func promAPI(t *testing.T, answer func(query string) string) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v1/query" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, answer(r.URL.Query().Get("query")))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func vector(samples ...string) string {
-	return `{"status":"success","data":{"resultType":"vector","result":[` + strings.Join(samples, ",") + `]}}`
-}
-
-func vsample(value string, labels ...string) string {
-	m := map[string]string{}
-	for i := 0; i+1 < len(labels); i += 2 {
-		m[labels[i]] = labels[i+1]
-	}
-	b, _ := json.Marshal(m)
-	return fmt.Sprintf(`{"metric":%s,"value":[1764200000.123,%q]}`, b, value)
-}
-
-// meshRoutes are the Deployments of mesh/, as the -deployments flag names them by default.
-var meshRoutes = []ClusterRoute{{"python", "route1-python"}, {"node", "route2-node"}}
-
-func TestClusterFromLinkerdPrometheus(t *testing.T) {
-	var queries []string
-	srv := promAPI(t, func(q string) string {
-		queries = append(queries, q)
-		switch {
-		case strings.Contains(q, "response_latency_ms_bucket"):
-			return vector(
-				vsample("60", "deployment", "route1-python", "le", "10"),
-				vsample("100", "deployment", "route1-python", "le", "20"),
-				vsample("100", "deployment", "route1-python", "le", "+Inf"),
-				vsample("50", "deployment", "route2-node", "le", "10"),
-				vsample("100", "deployment", "route2-node", "le", "+Inf"))
-		case strings.Contains(q, `classification="success"`):
-			return vector(vsample("98", "deployment", "route1-python"), vsample("100", "deployment", "route2-node"))
-		default:
-			return vector(vsample("100", "deployment", "route1-python"), vsample("100", "deployment", "route2-node"))
-		}
-	})
-	stats, err := QueryCluster(context.Background(), http.DefaultClient, srv.URL, meshRoutes, 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range queries {
-		for _, part := range []string{`direction="inbound"`, `namespace="so1-fase2"`, `deployment=~"route1-python|route2-node"`, "[5m]"} {
-			if !strings.Contains(q, part) {
-				t.Errorf("query %s lacks %s", q, part)
-			}
-		}
-	}
-	py, node := stats[0], stats[1]
-	if py.Route != "python" || node.Route != "node" {
-		t.Fatalf("routes %q %q", py.Route, node.Route)
-	}
-	approx(t, "python success %", py.SuccessPercent(), 98)
-	approx(t, "python p50", py.Quantile(0.5), 50.0/60*10)
-	approx(t, "python p95", py.Quantile(0.95), 10+10*35.0/40)
-	approx(t, "node p99 (rank in +Inf)", node.Quantile(0.99), 10)
-	approx(t, "split", SplitPercents(stats)[0], 50)
-
-	bad := promAPI(t, func(string) string {
-		return `{"status":"error","errorType":"bad_data","error":"parse error at char 3"}`
-	})
-	if _, err := QueryCluster(context.Background(), http.DefaultClient, bad.URL, meshRoutes, time.Minute); err == nil ||
-		!strings.Contains(err.Error(), "parse error") {
-		t.Errorf("want the API's error, got %v", err)
-	}
-	notJSON := promAPI(t, func(string) string { return "<html>" })
-	if _, err := QueryCluster(context.Background(), http.DefaultClient, notJSON.URL, meshRoutes, time.Minute); err == nil {
-		t.Error("non-JSON answer accepted")
 	}
 }
 

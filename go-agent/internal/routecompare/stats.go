@@ -1,7 +1,7 @@
 // Package routecompare compares the two ingestion routes: requests, success,
 // latency percentiles, records/s and the observed split, from the routes' own
-// Prometheus endpoints (local), from linkerd-viz's Prometheus (cluster), and
-// from the database's rows per route.
+// Prometheus endpoints (local), from linkerd-viz's Prometheus (cluster: the ingress
+// proxy's outbound metrics per backend), and from the database's rows per route.
 package routecompare
 
 import (
@@ -20,8 +20,11 @@ type Bucket struct {
 type RouteStats struct {
 	Route    string
 	Requests float64 // HTTP requests in the window
-	Success  float64 // of which successful (2xx locally, classification="success" in the mesh)
-	Buckets  []Bucket
+	// Responses, when not zero, is what Success counts out of: in the mesh the completed
+	// responses, which lag the requests by those still in flight. Zero: Requests.
+	Responses float64
+	Success   float64 // successful answers (2xx locally; in the mesh no error and not 5xx)
+	Buckets   []Bucket
 	// StoredRecords and Window give records/s from the routes' own counters (local mode
 	// with a window); zero when not measured.
 	StoredRecords float64
@@ -35,12 +38,17 @@ type DBCount struct {
 	First, Last time.Time // received_at of the first and last row counted
 }
 
-// SuccessPercent is Success/Requests*100, NaN without requests.
+// SuccessPercent is Success/Responses*100 (Success/Requests*100 when Responses is zero),
+// NaN without requests.
 func (s RouteStats) SuccessPercent() float64 {
-	if s.Requests == 0 {
+	n := s.Responses
+	if n == 0 {
+		n = s.Requests
+	}
+	if n == 0 {
 		return math.NaN()
 	}
-	return s.Success / s.Requests * 100
+	return s.Success / n * 100
 }
 
 // Quantile returns the q-quantile in ms, interpolated within buckets.
