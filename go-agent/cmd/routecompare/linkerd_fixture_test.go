@@ -1,6 +1,6 @@
 package main
 
-// A fixture exporter: what the Linkerd 2.18 (edge-25.4.4) proxies of the cluster serve on
+// A fixture exporter: what the Linkerd 2.19 (edge-25.10.7) proxies of the cluster serve on
 // their admin port's /metrics, for the pods of a replay, in two phases: "before" (the
 // counters when the window starts) and "after" (when it ends).
 //

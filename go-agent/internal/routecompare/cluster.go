@@ -17,12 +17,13 @@ import (
 // Namespace of the mesh manifests: the apex Service and both backends live here.
 const Namespace = "so1-fase2"
 
-// LinkerdVersion is the Linkerd release whose proxy metrics cluster mode reads. The
-// manifests target Linkerd 2.18 (Gateway API HTTPRoute v1, mesh/README.md); 2.18 is the
-// edge release edge-25.4.4, tagged version-2.18.
-const LinkerdVersion = "2.18 (edge-25.4.4)"
+// LinkerdVersion is the Linkerd release whose proxy metrics cluster mode reads: the one
+// mesh/deploy-lib.sh pins (2.19, its edge release edge-25.10.7). The metric names and
+// labels below are those of the 2.18 proxy-metrics reference and of linkerd2-proxy's
+// source, which 2.19 keeps.
+const LinkerdVersion = "2.19 (edge-25.10.7)"
 
-// The outbound metrics per route backend that the Linkerd 2.18 proxy exports
+// The outbound metrics per route backend that the Linkerd 2.18/2.19 proxy exports
 // (linkerd2-proxy: linkerd/app/outbound/src/http/logical/policy/route/metrics.rs and
 // backend/metrics.rs, linkerd/http/prom/src/count_reqs.rs and record_response/response.rs;
 // the first is also listed in Linkerd 2.18's proxy metrics reference). Every series has
