@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func openAPITypes(k reflect.Kind) []string {
 // names, compatible types, and every field without omitempty required.
 func problems(path string, goType reflect.Type, s schema) []string {
 	want := openAPITypes(goType.Kind())
-	if !contains(want, s.Type) {
+	if !slices.Contains(want, s.Type) {
 		return []string{fmt.Sprintf("%s: CRD type %q, Go type %s wants one of %v", path, s.Type, goType, want)}
 	}
 	var found []string
@@ -117,7 +118,7 @@ func problems(path string, goType reflect.Type, s schema) []string {
 			if prop, ok := s.Properties[f.name]; ok {
 				found = append(found, problems(path+"."+f.name, f.typ, prop)...)
 			}
-			if !f.omitempty && !contains(s.Required, f.name) {
+			if !f.omitempty && !slices.Contains(s.Required, f.name) {
 				found = append(found, fmt.Sprintf("%s.%s: required by the Go type (no omitempty), not by the CRD", path, f.name))
 			}
 		}
@@ -125,7 +126,7 @@ func problems(path string, goType reflect.Type, s schema) []string {
 			crdNames = append(crdNames, name)
 		}
 		for _, name := range s.Required {
-			if !contains(goNames, name) {
+			if !slices.Contains(goNames, name) {
 				found = append(found, fmt.Sprintf("%s: the CRD requires %q, which v1alpha2 does not have", path, name))
 			}
 		}
@@ -136,15 +137,6 @@ func problems(path string, goType reflect.Type, s schema) []string {
 		}
 	}
 	return found
-}
-
-func contains(list []string, s string) bool {
-	for _, item := range list {
-		if item == s {
-			return true
-		}
-	}
-	return false
 }
 
 var specType = reflect.TypeOf(splitv1alpha2.TrafficSplitSpec{})
