@@ -3,9 +3,12 @@
 #
 #   vm-setup.sh cloud   (default, from a workstation with gcloud) creates an
 #       instance template whose startup script runs `vm-setup.sh node`, a managed
-#       instance group of VM_COUNT VMs, a health check on GET /healthz, and a
-#       global HTTP load balancer, so Locust loads every VM through one address;
-#       prints that address.
+#       instance group of VM_COUNT VMs (default 1, the one VM the spec measures:
+#       records do not say which VM read them, so the dashboard would draw
+#       several as one line), autohealing on GET /healthz, and a global HTTP
+#       load balancer that sends traffic only to agents whose /readyz is 200
+#       (modules loaded and readable), so Locust loads the VMs through one
+#       address; prints that address.
 #   vm-setup.sh node    (on the VM, as root) builds and loads the kernel modules
 #       with kernel-modules/install.sh, installs Docker, and runs the agent's
 #       container on port AGENT_VM_PORT, reading the host's /proc.
@@ -23,7 +26,7 @@ source "$PROJECT_ROOT/mesh/deploy-lib.sh"
 
 GCP_ZONE="${GCP_ZONE:-us-central1-a}"
 VM_PREFIX="${VM_PREFIX:-so1-monitor}"
-VM_COUNT="${VM_COUNT:-2}"
+VM_COUNT="${VM_COUNT:-1}"
 VM_MACHINE_TYPE="${VM_MACHINE_TYPE:-e2-medium}"
 VM_IMAGE_FAMILY="${VM_IMAGE_FAMILY:-ubuntu-2404-lts-amd64}"
 DOCKERHUB_USERNAME="${DOCKERHUB_USERNAME:-so1fase2}"
@@ -66,7 +69,7 @@ cloud_setup() {
   require_vars GCP_PROJECT CARNET
   require_tools gcloud tar base64
   local template="$VM_PREFIX-template-$IMAGE_TAG" group="$VM_PREFIX-group"
-  local health_check="$VM_PREFIX-healthz" backend="$VM_PREFIX-backend"
+  local health_check="$VM_PREFIX-healthz" ready_check="$VM_PREFIX-readyz" backend="$VM_PREFIX-backend"
   local url_map="$VM_PREFIX-lb" proxy="$VM_PREFIX-proxy" rule="$VM_PREFIX-http"
   local bundle_dir="$RUN_DIR/vm-setup"
   mkdir -p "$bundle_dir"
@@ -102,21 +105,26 @@ STARTUP
   run gcloud compute health-checks create http "$health_check" \
     --port "$AGENT_VM_PORT" --request-path /healthz --check-interval 10s --timeout 5s \
     --healthy-threshold 2 --unhealthy-threshold 3
-  # The group recreates a VM whose /healthz keeps failing; the delay covers the
-  # first boot's module build and image pull.
+  # The group recreates a VM whose /healthz (the agent process) keeps failing;
+  # the delay covers the first boot's module build and image pull. A VM whose
+  # modules are missing is not recreated, only taken out of the load balancer
+  # (its /readyz check, below).
   run gcloud compute instance-groups managed create "$group" --zone "$GCP_ZONE" \
     --template "$template" --size "$VM_COUNT" \
     --health-check "$health_check" --initial-delay 600
   run gcloud compute instance-groups managed set-named-ports "$group" --zone "$GCP_ZONE" \
     --named-ports "http:$AGENT_VM_PORT"
 
-  echo "== HTTP load balancer: health check /healthz, backend service, URL map, proxy, forwarding rule"
+  echo "== HTTP load balancer: health check /readyz, backend service, URL map, proxy, forwarding rule"
+  run gcloud compute health-checks create http "$ready_check" \
+    --port "$AGENT_VM_PORT" --request-path /readyz --check-interval 10s --timeout 5s \
+    --healthy-threshold 2 --unhealthy-threshold 3
   # Google's health checkers and load balancer reach the VMs from these ranges.
   run gcloud compute firewall-rules create "$VM_PREFIX-allow-lb" --network default \
     --allow "tcp:$AGENT_VM_PORT" --source-ranges 130.211.0.0/22,35.191.0.0/16 \
     --target-tags "$VM_PREFIX"
   run gcloud compute backend-services create "$backend" --global --protocol HTTP \
-    --port-name http --health-checks "$health_check" --timeout 30s
+    --port-name http --health-checks "$ready_check" --timeout 30s
   run gcloud compute backend-services add-backend "$backend" --global \
     --instance-group "$group" --instance-group-zone "$GCP_ZONE" \
     --balancing-mode UTILIZATION --max-utilization 0.8

@@ -130,7 +130,8 @@ expect vm-setup-cloud "$out" \
   "--named-ports http:8080" \
   "+ gcloud compute firewall-rules create so1-monitor-allow-lb" \
   "+ gcloud compute backend-services create so1-monitor-backend --global --protocol HTTP" \
-  "--health-checks so1-monitor-healthz" \
+  "+ gcloud compute health-checks create http so1-monitor-readyz --port 8080 --request-path /readyz" \
+  "--health-check so1-monitor-healthz --initial-delay 600" "--health-checks so1-monitor-readyz" \
   "+ gcloud compute backend-services add-backend so1-monitor-backend" \
   "+ gcloud compute url-maps create so1-monitor-lb --default-service so1-monitor-backend" \
   "+ gcloud compute target-http-proxies create so1-monitor-proxy --url-map so1-monitor-lb" \
@@ -145,6 +146,9 @@ expect vm-setup-node "$out" \
   "+ docker run -d --name so1-agent --restart unless-stopped -p 8080:8080" \
   "-e AGENT_CARNET=202012345" "docker.io/testuser/so1-agent:abc1234"
 before vm-setup-node "$out" "kernel-modules/install.sh" "+ docker run"
+out="$work/vm-default.out"
+"$ROOT/scripts/vm-setup.sh" cloud >"$out" 2>&1 || not_ok "vm-setup.sh cloud (default VM_COUNT) exited $?"
+expect "vm-setup-cloud (default: one VM)" "$out" "--size 1 "
 fails "vm-setup rejects VM_COUNT=0" 2 env VM_COUNT=0 "$ROOT/scripts/vm-setup.sh" cloud
 fails "vm-setup rejects an unknown mode" 2 "$ROOT/scripts/vm-setup.sh" everything
 
