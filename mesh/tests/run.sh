@@ -128,7 +128,7 @@ if apiserver_start "$bin_dir" "$work/apiserver"; then
   # shellcheck source=mesh/deploy-lib.sh
   source "$MESH_DIR/deploy-lib.sh"
   split_check() { # split_check SPLIT WANT-STATUS: run refuse_other_split against this API server
-    (KUBECTL=kubectl_ DRY_RUN=0 refuse_other_split "$1" so1-fase2) >"$work/split-check.log" 2>&1
+    (DRY_RUN=0 refuse_other_split "$1" so1-fase2) >"$work/split-check.log" 2>&1 # $KUBECTL, this API server
     [[ $? == "$2" ]]
   }
   for stored in smi-trafficsplit httproute-split; do
