@@ -6,6 +6,7 @@ DB_MIGRATE_PASSWORD, when set, replace DB_USER and DB_PASSWORD; DB_SOCKET, when 
 connects through that Unix socket instead of TCP (the local MariaDB's root user, which
 authenticates by socket, with no password). No password is ever on a command line."""
 import os
+from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import create_engine
@@ -13,6 +14,10 @@ from sqlalchemy.engine import URL
 
 from route1.config import from_env
 from route1.models import Base
+
+
+if context.config.config_file_name:
+    fileConfig(context.config.config_file_name, disable_existing_loggers=False)
 
 
 def database_url():
