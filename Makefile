@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WORKERS ?= 2
 
-.PHONY: up down status test bench docs-check load-distributed \
+.PHONY: up down status test bench docs-check load-distributed migrate \
 	test-contracts test-kernel test-agent test-route1 test-route2 test-route-parity \
 	test-ws test-dashboard test-mesh test-images test-cluster test-locust test-e2e test-scripts \
 	images cluster-up cluster-load cluster-down bench-agent bench-routes bench-ws
@@ -19,6 +19,11 @@ down:
 
 status:
 	scripts/stack.sh status
+
+## migrate: the table's migrations (route 1's Alembic, generated from its SQLAlchemy model) applied to
+## the database of DB_* (see route1-python/README.md for the user it needs)
+migrate:
+	$(MAKE) -C route1-python migrate
 
 ## load-distributed: the whole job, collect and replay each run by a Locust master and WORKERS local
 ## workers (WORKERS=0 LOCUST_EXPECT_WORKERS=N: N workers started on other machines, see locust/README.md)

@@ -1,4 +1,11 @@
--- The only DDL of the project. Idempotent: applying it twice changes nothing.
+-- A checked artifact of the migrations, not the definition. The table is defined by
+-- route1-python/route1/models.py (SQLAlchemy 2) and the Alembic migrations generated
+-- from it (route1-python/migrations/versions/, applied by `make migrate`).
+-- route1-python/tests/test_migrations.py fails when `alembic upgrade head` builds a
+-- table other than this file's (columns, keys, table options, SHOW CREATE TABLE):
+-- change the model, generate and review a migration, then make this file match.
+-- It stays because scripts/mariadb.sh and the cluster scripts still apply it.
+-- Idempotent: applying it twice changes nothing.
 -- The database is chosen by the caller (scripts/mariadb.sh applies it to DB_NAME),
 -- so this file names no database. Units follow contracts/metric-record.schema.json.
 

@@ -1,6 +1,9 @@
 'use strict';
-// Sequelize over a mysql2 pool, and the model of contracts/schema.sql's
-// `metric_records`. The table is never created or altered from here (no sync()).
+// Sequelize over a mysql2 pool, and the model of `metric_records`: the same table as
+// route 1's SQLAlchemy model, which defines it through its Alembic migrations
+// (contracts/schema.sql is their checked artifact). The table is never created or
+// altered from here (no sync()); src/schema-check.js compares this model with the
+// live table at start, and the route refuses to start when they disagree.
 const { Sequelize, DataTypes } = require('sequelize');
 
 // Every database call has a deadline, so that a dead or frozen database turns

@@ -167,4 +167,4 @@ function createStore({ sequelize, MetricRecord, route, logger }) {
   return { storeRecords, ping };
 }
 
-module.exports = { createStore, DatabaseUnavailableError, INSERTED_COLUMNS };
+module.exports = { createStore, DatabaseUnavailableError, asThrown, INSERTED_COLUMNS, UNIQUE_KEY };

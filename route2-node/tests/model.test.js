@@ -6,22 +6,14 @@ const assert = require('node:assert/strict');
 const pino = require('pino');
 const { createSequelize, defineMetricRecord } = require('../src/db');
 const { INSERTED_COLUMNS } = require('../src/store');
+// 'INTEGER UNSIGNED' and 'int(10) unsigned' are one type: the start-time comparison's own normalisation.
+const { normalType } = require('../src/schema-check');
 const { connectDb } = require('./support');
 
 let db;
 let columns;
 let sequelize;
 let model;
-
-// 'INTEGER UNSIGNED' and 'int(10) unsigned' are one type: drop display widths,
-// spaces after commas and letter case.
-function normalType(sqlType) {
-  return sqlType
-    .toLowerCase()
-    .replace(/^integer\b/, 'int')
-    .replace(/^(tinyint|smallint|mediumint|int|bigint)\(\d+\)/, '$1')
-    .replace(/,\s+/g, ',');
-}
 
 before(async () => {
   db = await connectDb();

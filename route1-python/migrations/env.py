@@ -1,0 +1,64 @@
+"""Alembic's environment: the database from the environment only, the model as the target.
+
+DB_HOST, DB_PORT, DB_NAME as the service reads them (route1/config.py). The migration
+needs DDL rights the service's user does not have, so DB_MIGRATE_USER and
+DB_MIGRATE_PASSWORD, when set, replace DB_USER and DB_PASSWORD; DB_SOCKET, when set,
+connects through that Unix socket instead of TCP (the local MariaDB's root user, which
+authenticates by socket, with no password). No password is ever on a command line."""
+import os
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
+
+from route1.config import from_env
+from route1.models import Base
+
+
+if context.config.config_file_name:
+    fileConfig(context.config.config_file_name, disable_existing_loggers=False)
+
+
+def database_url():
+    settings = from_env()
+    user = os.environ.get("DB_MIGRATE_USER") or settings.db_user
+    password = os.environ.get("DB_MIGRATE_PASSWORD") if os.environ.get("DB_MIGRATE_USER") else settings.db_password
+    socket = os.environ.get("DB_SOCKET", "")
+    query = {"charset": "utf8mb4"}
+    if socket:
+        query["unix_socket"] = socket
+    return URL.create("mysql+pymysql", username=user, password=password or None,
+                      host=None if socket else settings.db_host, port=None if socket else settings.db_port,
+                      database=settings.db_name, query=query)
+
+
+COMPARE = dict(
+    target_metadata=Base.metadata,
+    compare_type=True,
+    compare_server_default=True,
+)
+
+
+def run_offline():
+    """`alembic upgrade head --sql`: the DDL printed, for review; no connection."""
+    context.configure(url=database_url(), literal_binds=True, dialect_opts={"paramstyle": "named"}, **COMPARE)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online():
+    engine = create_engine(database_url(), connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, **COMPARE)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()
