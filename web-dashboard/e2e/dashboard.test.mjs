@@ -74,6 +74,7 @@ test('rows inserted into the database appear in the charts and the table within 
   assert.equal(await text(page, 'latest-procesos_zombie'), '1');
   assert.equal(await text(page, 'latest-procesos_parados'), '2');
   assert.equal(await text(page, 'latest-total_procesos'), '328');
+  assert.equal(await text(page, 'latest-states'), 'adds up');
   assert.equal(await page.getByTestId('recent-row').count(), 9);
   // Victory drew the lines.
   assert.match(await page.locator('[data-testid="ram-chart"] svg path').first().getAttribute('d'), /^M[\d.]+,[\d.]+L/);

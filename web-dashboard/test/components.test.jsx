@@ -118,6 +118,24 @@ describe('dashboard', () => {
     expect(within(recent[0]).getAllByRole('cell')[0]).toHaveTextContent('20');
   });
 
+  it('says, per row, whether the four states add up to the total, and why not', () => {
+    const store = renderDashboard();
+    act(() => store.applyHistory({
+      rows: [
+        makeRow(1, { procesos_corriendo: 2, procesos_durmiendo: 300, procesos_zombie: 1, procesos_parados: 0, total_procesos: 303 }),
+        makeRow(2, { procesos_corriendo: 2, procesos_durmiendo: 300, procesos_zombie: 0, procesos_parados: 1, total_procesos: 310 }),
+        makeRow(3, { procesos_corriendo: 4, procesos_durmiendo: 300, procesos_zombie: 1, procesos_parados: 0, total_procesos: 303 }),
+      ],
+      truncated: false,
+    }));
+    expect(screen.getByTestId('latest-states')).toHaveAttribute('data-ok', 'false');
+    expect(screen.getByTestId('latest-states')).toHaveTextContent('4 + 300 + 1 + 0 = 305, 2 over the total 303: processes counted twice');
+    const [second, first] = screen.getAllByTestId('recent-states');
+    expect(second).toHaveTextContent('2 + 300 + 0 + 1 = 303, 7 short of the total 310: processes in none of the four states');
+    expect(first).toHaveAttribute('data-ok', 'true');
+    expect(first).toHaveTextContent('adds up');
+  });
+
   it('shows the route panel from the summary', () => {
     const store = renderDashboard();
     act(() => store.setSummary(makeSummary({ python: 612, node: 588 })));
