@@ -30,6 +30,7 @@ from gevent.lock import Semaphore
 from locust import FastHttpUser, between, events, task
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
+from progress import ProgressReporter, add_progress_argument, check_progress_interval
 from records import add_records_file_argument, save_atomically
 
 log = logging.getLogger("collect")
@@ -53,6 +54,7 @@ def add_arguments(parser):
                         help="distributed: longest wait, at the end, for the workers' last records, seconds")
     parser.add_argument("--summary-file", env_var="LOCUST_SUMMARY_FILE", default="",
                         help="write the collect's outcome here as JSON")
+    add_progress_argument(parser)
 
 
 class RecordStore:
@@ -171,6 +173,9 @@ def prepare(environment, runner, **_):
         raise SystemExit("--max-records must be 0 (no cap) or positive")
     if options.flush_timeout <= 0:
         raise SystemExit("--flush-timeout must be positive")
+    check_progress_interval(options)
+    # The master counts what the workers have sent it so far.
+    ProgressReporter(environment, "collect", "records collected", lambda: len(store.records) if store else 0)
     if isinstance(runner, WorkerRunner):
         outbox = Outbox()
         runner.register_message(FLUSH_MESSAGE, lambda environment, **_: outbox.flush(runner, "the master asked"))

@@ -31,6 +31,7 @@ from gevent.queue import Empty, Queue
 from locust import FastHttpUser, between, events, task
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
+from progress import ProgressReporter, add_progress_argument, check_progress_interval
 from records import add_records_file_argument, load_records, save_atomically
 
 log = logging.getLogger("replay")
@@ -49,6 +50,7 @@ def add_arguments(parser):
                         help="attempts per record before giving up on it")
     parser.add_argument("--backoff-cap", env_var="LOCUST_BACKOFF_CAP", type=float, default=8.0,
                         help="longest wait between two attempts, seconds")
+    add_progress_argument(parser)
 
 
 class Tally:
@@ -154,6 +156,7 @@ def prepare(environment, **_):
     options = environment.parsed_options
     if options.max_attempts < 1:
         raise SystemExit("--max-attempts must be at least 1")
+    check_progress_interval(options)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         runner.register_message(SHARE_MESSAGE, on_share)
@@ -166,6 +169,16 @@ def prepare(environment, **_):
         environment.events.worker_report.add_listener(functools.partial(on_worker_report, environment))
     all_records.extend(load_records(options.records_file))
     outcome["records"] = len(all_records)
+    ProgressReporter(environment, "replay", "records delivered", functools.partial(records_sent, environment),
+                     total=lambda: len(all_records))
+
+
+def records_sent(environment):
+    """Records delivered so far, from the stats (a master has its workers'
+    every WORKER_REPORT_INTERVAL): each record's last attempt is its one
+    request without a failure; retried attempts and 4xx are failures."""
+    total = environment.stats.total
+    return total.num_requests - total.num_failures
 
 
 @events.test_start.add_listener

@@ -334,9 +334,9 @@ run_job() {
     mode=-distributed
     echo "== distributed: a Locust master for each phase, ${LOCUST_EXPECT_WORKERS:-$LOCUST_WORKERS} workers (${LOCUST_WORKERS:-0} local)"
   fi
-  echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent"
+  echo "== collect: ${COLLECT_USERS:-300} users, spawn ${COLLECT_RATE:-1}/s, ${COLLECT_TIME:-3m}, against the agent (progress every ${PROGRESS_INTERVAL:-5} s)"
   "$PROJECT_ROOT/locust/run-phase.sh" "collect$mode"
-  echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through $where"
+  echo "== replay: ${REPLAY_USERS:-150} users, spawn ${REPLAY_RATE:-1}/s, every record once, through $where (progress every ${PROGRESS_INTERVAL:-5} s)"
   local status=0 replay_started
   replay_started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   "$PROJECT_ROOT/locust/run-phase.sh" "replay$mode" || status=$?

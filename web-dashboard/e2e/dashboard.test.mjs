@@ -8,45 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { launchDebianChromium } from './chromium.mjs';
+import { ROOT, insert, record } from './records.mjs';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const DASHBOARD_URL = `http://127.0.0.1:${process.env.DASHBOARD_E2E_PORT}/`;
 const PROXY_DASHBOARD_ORIGIN = `http://127.0.0.1:${process.env.DASHBOARD_PROXY_E2E_PORT}`;
 const SCREENSHOT = join(process.env.E2E_ARTIFACTS, 'dashboard-e2e.png');
 const APPEAR_WITHIN_MS = 2000;
-
-const COLUMNS = [
-  'record_id', 'route', 'total_ram', 'ram_libre', 'uso_ram', 'porcentaje_ram', 'porcentaje_cpu_uso',
-  'porcentaje_cpu_libre', 'procesos_corriendo', 'total_procesos', 'procesos_durmiendo', 'procesos_zombie',
-  'procesos_parados', 'hora',
-];
-
-function sql(statements) {
-  const result = spawnSync(join(ROOT, 'scripts', 'mariadb.sh'), ['sql'], { input: statements, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`mariadb.sh sql failed: ${result.stderr}`);
-  return result.stdout.trim();
-}
-
-function hora(millis) {
-  return new Date(millis).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-function record({ route, ram, cpu, running = 2, sleeping = 310, zombie = 0, stopped = 0, at }) {
-  const total = running + sleeping + zombie + stopped;
-  return {
-    record_id: null, route, total_ram: 15890, ram_libre: 2_147_483_648, uso_ram: Math.round((ram / 100) * 15890),
-    porcentaje_ram: ram, porcentaje_cpu_uso: cpu, porcentaje_cpu_libre: Math.round((100 - cpu) * 100) / 100,
-    procesos_corriendo: running, total_procesos: total, procesos_durmiendo: sleeping,
-    procesos_zombie: zombie, procesos_parados: stopped, hora: hora(at),
-  };
-}
-
-/** Inserts the records in one statement; returns the newest id. */
-function insert(records) {
-  const literal = (v) => (v === null ? 'NULL' : typeof v === 'string' ? `'${v}'` : String(v));
-  const values = records.map((r) => `(${COLUMNS.map((c) => literal(r[c])).join(', ')})`).join(',\n');
-  return Number(sql(`INSERT INTO metric_records (${COLUMNS.join(', ')}) VALUES\n${values};\nSELECT MAX(id) FROM metric_records;`));
-}
 
 const text = (page, testId) => page.getByTestId(testId).textContent();
 
@@ -107,6 +74,7 @@ test('rows inserted into the database appear in the charts and the table within 
   assert.equal(await text(page, 'latest-procesos_zombie'), '1');
   assert.equal(await text(page, 'latest-procesos_parados'), '2');
   assert.equal(await text(page, 'latest-total_procesos'), '328');
+  assert.equal(await text(page, 'latest-states'), 'adds up');
   assert.equal(await page.getByTestId('recent-row').count(), 9);
   // Victory drew the lines.
   assert.match(await page.locator('[data-testid="ram-chart"] svg path').first().getAttribute('d'), /^M[\d.]+,[\d.]+L/);

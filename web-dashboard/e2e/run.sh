@@ -9,11 +9,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/env.sh
 source "$here/../scripts/env.sh"
 
-export MARIADB_DIR="$RUN_DIR/test-dashboard-mariadb" DB_HOST=127.0.0.1 DB_PORT=3322
+export MARIADB_DIR="$RUN_DIR/test-dashboard-mariadb" DB_HOST=127.0.0.1 DB_PORT="${DASHBOARD_E2E_DB_PORT:-3322}"
 export WS_E2E_PORT="${WS_E2E_PORT:-18190}" DASHBOARD_E2E_PORT="${DASHBOARD_E2E_PORT:-18188}"
 export DASHBOARD_PROXY_E2E_PORT="${DASHBOARD_PROXY_E2E_PORT:-18189}"
 export E2E_ARTIFACTS="$RUN_DIR/artifacts"
-logs="$RUN_DIR/test-dashboard-logs"
+export E2E_LOGS="$RUN_DIR/test-dashboard-logs"
+logs="$E2E_LOGS"
 mkdir -p "$E2E_ARTIFACTS" "$logs"
 
 [[ -f "$PROJECT_ROOT/ws-server/Makefile" ]] || { echo "e2e: ws-server/ is missing" >&2; exit 1; }

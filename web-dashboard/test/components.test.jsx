@@ -1,15 +1,9 @@
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from '../src/components/App.jsx';
-import * as series from '../src/lib/series.js';
+import { ChartWindow } from '../src/lib/chartWindow.js';
 import { MetricsStore } from '../src/lib/store.js';
-import { immediately, makeRow, makeRows, makeSummary } from './rows.js';
-
-// Counts how often the charts recompute their series, i.e. really re-render.
-vi.mock('../src/lib/series.js', async (importOriginal) => {
-  const actual = await importOriginal();
-  return { ...actual, windowSeries: vi.fn(actual.windowSeries) };
-});
+import { immediately, makeRow, makeRows, makeSummary, makeWindow } from './rows.js';
 
 afterEach(cleanup);
 
@@ -17,6 +11,12 @@ function renderDashboard() {
   const store = new MetricsStore({ schedule: immediately });
   render(<App store={store} wsUrl="http://ws.example:8090" />);
   return store;
+}
+
+/** The history, then ws-server's answer for the chosen window over the same rows. */
+function load(store, rows) {
+  act(() => store.applyHistory({ rows, truncated: false }));
+  act(() => store.applyWindow(makeWindow(store.windowMinutes, rows)));
 }
 
 describe('dashboard', () => {
@@ -33,47 +33,70 @@ describe('dashboard', () => {
     expect(screen.getByTestId('ram-chart')).toBeInTheDocument();
   });
 
-  it('draws RAM % and CPU % and prints the latest values', () => {
+  it('draws RAM % and CPU % of the loaded window and prints the latest values', () => {
     const store = renderDashboard();
-    act(() =>
-      store.applyHistory({
-        rows: [...makeRows(1, 4), makeRow(5, { porcentaje_ram: 63.25, porcentaje_cpu_uso: 17.5, porcentaje_cpu_libre: 82.5 })],
-        truncated: false,
-      }),
-    );
+    act(() => store.applyHistory({ rows: makeRows(1, 2), truncated: false }));
+    expect(screen.getByTestId('window-info')).toHaveAttribute('data-state', 'loading');
+    expect(screen.getByTestId('ram-chart-placeholder')).toHaveTextContent('Loading the window');
+    load(store, [...makeRows(1, 4), makeRow(5, { porcentaje_ram: 63.25, porcentaje_cpu_uso: 17.5, porcentaje_cpu_libre: 82.5 })]);
     const ram = screen.getByTestId('ram-chart');
     const cpu = screen.getByTestId('cpu-chart');
     expect(screen.getByTestId('ram-chart-latest')).toHaveTextContent('63.25 %');
     expect(screen.getByTestId('cpu-chart-latest')).toHaveTextContent('17.50 %');
+    expect(ram).toHaveAttribute('data-state', 'ready');
     expect(ram).toHaveAttribute('data-points', '5');
     expect(ram).toHaveAttribute('data-newest-y', '63.25');
     expect(cpu).toHaveAttribute('data-newest-y', '17.5');
-    // Victory drew a line through the points.
-    const line = ram.querySelector('path');
-    expect(line?.getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+L/);
+    expect(JSON.parse(ram.getAttribute('data-series'))[0]).toEqual(['2026-11-26 20:00:01', 41, 41, 41]);
+    // Victory drew the band and the line through the points.
+    expect(ram.querySelectorAll('path')).not.toHaveLength(0);
+    expect(ram.querySelector('path')?.getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+L/);
+    expect(screen.getByTestId('window-info')).toHaveTextContent(
+      "Last 5 min, ending at the newest record (2026-11-26 20:00:05 UTC). Time axis: hora, the VM's clock when the record was collected (UTC). One point per 1 s",
+    );
+    expect(screen.getByTestId('window-info')).toHaveAttribute('data-end', '2026-11-26 20:00:05');
   });
 
-  it('adds new rows as metrics arrive and follows the window selector', () => {
+  it('adds new rows as metrics arrive and reloads on the window selector', () => {
     const store = renderDashboard();
-    act(() => store.applyHistory({ rows: makeRows(1, 600), truncated: false }));
-    // Default: the last 5 minutes at 1 Hz, 301 readings, downsampled to 300 points.
+    const requested = [];
+    store.requestWindow = () => requested.push(store.windowMinutes);
+    const rows = makeRows(1, 600);
+    load(store, rows);
+    // The last 5 minutes at 1 s: 300 buckets.
     expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-points', '300');
     fireEvent.click(screen.getByTestId('window-1'));
+    expect(requested).toEqual([1]);
     expect(screen.getByTestId('window-1')).toHaveAttribute('aria-pressed', 'true');
-    expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-points', '61');
+    expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-state', 'loading');
+    act(() => store.applyWindow(makeWindow(1, rows)));
+    expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-points', '60');
 
     act(() => store.appendRows([makeRow(601, { porcentaje_ram: 88.8 })]));
-    expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-points', '61');
+    expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-points', '60');
     expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-newest-y', '88.8');
   });
 
-  it('draws an hour of 1 Hz data as at most 300 points and lists only the newest rows', () => {
+  it('draws an hour of data as 300 points and lists only the newest rows', () => {
     const store = renderDashboard();
-    act(() => store.applyHistory({ rows: makeRows(1, 3600), truncated: false }));
-    fireEvent.click(screen.getByTestId('window-60'));
+    const rows = makeRows(1, 3600);
+    act(() => store.applyHistory({ rows, truncated: false }));
+    act(() => store.chooseWindow(60));
+    act(() => store.applyWindow(makeWindow(60, rows)));
     expect(screen.getByTestId('ram-chart')).toHaveAttribute('data-points', '300');
-    expect(screen.getByTestId('ram-chart').querySelectorAll('path')[0].getAttribute('d').split('L')).toHaveLength(300);
+    expect(screen.getByTestId('window-info')).toHaveTextContent('One point per 12 s');
     expect(screen.getAllByTestId('recent-row')).toHaveLength(9);
+  });
+
+  it('says why the window is missing when ws-server could not load it', () => {
+    const store = renderDashboard();
+    act(() => store.applyHistory({ rows: makeRows(1, 3), truncated: false }));
+    act(() => store.windowFailed(5, 'window: database unreachable: ECONNREFUSED'));
+    expect(screen.getByTestId('window-info')).toHaveAttribute('data-state', 'error');
+    expect(screen.getByTestId('window-info')).toHaveTextContent(
+      'The 5-minute window could not be loaded: window: database unreachable: ECONNREFUSED. Retrying.',
+    );
+    expect(screen.getByTestId('ram-chart-placeholder')).toHaveTextContent('could not be loaded');
   });
 
   it('fills the process table with the latest row and the recent ones', () => {
@@ -93,6 +116,24 @@ describe('dashboard', () => {
     const recent = screen.getAllByTestId('recent-row');
     expect(recent).toHaveLength(9);
     expect(within(recent[0]).getAllByRole('cell')[0]).toHaveTextContent('20');
+  });
+
+  it('says, per row, whether the four states add up to the total, and why not', () => {
+    const store = renderDashboard();
+    act(() => store.applyHistory({
+      rows: [
+        makeRow(1, { procesos_corriendo: 2, procesos_durmiendo: 300, procesos_zombie: 1, procesos_parados: 0, total_procesos: 303 }),
+        makeRow(2, { procesos_corriendo: 2, procesos_durmiendo: 300, procesos_zombie: 0, procesos_parados: 1, total_procesos: 310 }),
+        makeRow(3, { procesos_corriendo: 4, procesos_durmiendo: 300, procesos_zombie: 1, procesos_parados: 0, total_procesos: 303 }),
+      ],
+      truncated: false,
+    }));
+    expect(screen.getByTestId('latest-states')).toHaveAttribute('data-ok', 'false');
+    expect(screen.getByTestId('latest-states')).toHaveTextContent('4 + 300 + 1 + 0 = 305, 2 over the total 303: processes counted twice');
+    const [second, first] = screen.getAllByTestId('recent-states');
+    expect(second).toHaveTextContent('2 + 300 + 0 + 1 = 303, 7 short of the total 310: processes in none of the four states');
+    expect(first).toHaveAttribute('data-ok', 'true');
+    expect(first).toHaveTextContent('adds up');
   });
 
   it('shows the route panel from the summary', () => {
@@ -124,13 +165,15 @@ describe('dashboard', () => {
 
   it('does not redraw the charts for a summary or a status event', () => {
     const store = renderDashboard();
-    act(() => store.applyHistory({ rows: makeRows(1, 10), truncated: false }));
-    series.windowSeries.mockClear();
+    load(store, makeRows(1, 10));
+    // Counts how often the charts recompute their points, i.e. really re-render.
+    const points = vi.spyOn(ChartWindow.prototype, 'points');
     act(() => store.setSummary(makeSummary()));
     act(() => store.setDatabaseStatus({ database: 'up', at: '2026-11-26T20:00:05Z' }));
     act(() => store.setConnection('connected'));
-    expect(series.windowSeries).not.toHaveBeenCalled();
+    expect(points).not.toHaveBeenCalled();
     act(() => store.appendRows([makeRow(11)]));
-    expect(series.windowSeries).toHaveBeenCalledTimes(2);
+    expect(points).toHaveBeenCalledTimes(2);
+    points.mockRestore();
   });
 });

@@ -71,3 +71,44 @@ export function makeSummary({ python = 6, node = 4 } = {}) {
 
 /** A store whose notifications run at once, for tests that render. */
 export const immediately = (callback) => callback();
+
+/**
+ * ws-server's answer to `window` for these rows, computed the way the server
+ * does it (buckets of the contract's width, aligned to the epoch, ending with
+ * the newest row's) and checked against the contract.
+ */
+export function makeWindow(minutes, rows, throughId = rows.at(-1)?.id ?? 0) {
+  const interval = Math.max(1, Math.ceil((minutes * 60) / 300));
+  const seconds = (hora) => Date.parse(`${hora.replace(' ', 'T')}Z`) / 1000;
+  const hora = (s) => new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  const counted = rows.filter((r) => r.id <= throughId);
+  if (counted.length === 0) {
+    return assertEvent('windowData', { minutes, interval_seconds: interval, start: null, end: null, through_id: throughId, buckets: [] });
+  }
+  const newest = Math.max(...counted.map((r) => seconds(r.hora)));
+  const last = Math.floor(newest / interval);
+  const first = last - (minutes * 60) / interval + 1;
+  const groups = new Map();
+  for (const row of counted) {
+    const index = Math.floor(seconds(row.hora) / interval);
+    if (index < first) continue;
+    groups.set(index, [...(groups.get(index) ?? []), row]);
+  }
+  const stats = (group, field) => {
+    const values = group.map((r) => r[field]);
+    return { avg: values.reduce((a, b) => a + b, 0) / values.length, min: Math.min(...values), max: Math.max(...values) };
+  };
+  return assertEvent('windowData', {
+    minutes,
+    interval_seconds: interval,
+    start: hora(first * interval),
+    end: hora(newest),
+    through_id: throughId,
+    buckets: [...groups.keys()].sort((a, b) => a - b).map((index) => ({
+      t: hora(index * interval),
+      n: groups.get(index).length,
+      porcentaje_ram: stats(groups.get(index), 'porcentaje_ram'),
+      porcentaje_cpu_uso: stats(groups.get(index), 'porcentaje_cpu_uso'),
+    })),
+  });
+}

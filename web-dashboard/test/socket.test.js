@@ -4,9 +4,9 @@
 import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Server } from 'socket.io';
-import { connectDashboard } from '../src/lib/socket.js';
+import { WINDOW_RETRY_MS, connectDashboard } from '../src/lib/socket.js';
 import { MetricsStore } from '../src/lib/store.js';
-import { assertEvent, immediately, makeRows, makeSummary } from './rows.js';
+import { assertEvent, immediately, makeRows, makeSummary, makeWindow } from './rows.js';
 
 let httpServer;
 let ioServer;
@@ -106,5 +106,57 @@ describe('socket wiring', () => {
     const store = new MetricsStore({ schedule: immediately });
     client = connectDashboard(store, 'http://127.0.0.1:9', { reconnectionDelay: 50, reconnectionDelayMax: 50 });
     await waitFor(() => store.getConnection() === 'reconnecting', 'a failed connect');
+  });
+
+  it('asks for the window on connect and on every change, one request at a time, and shows an error then retries', async () => {
+    const rows = makeRows(1, 20);
+    const requests = [];
+    let answer = (request, ack) => ack(assertEvent('windowReply', makeWindow(request.minutes, rows)));
+    onConnection = (socket) => {
+      socket.emit('history', assertEvent('history', { rows, truncated: false }));
+      socket.on('window', (request, ack) => {
+        expect(assertEvent('windowRequest', request)).toEqual(request);
+        requests.push(request.minutes);
+        answer(request, ack);
+      });
+    };
+    const store = new MetricsStore({ schedule: immediately });
+    client = connectDashboard(store, url, { reconnectionDelay: 50, reconnectionDelayMax: 50 });
+    await waitFor(() => store.getChart().state === 'ready', 'the first window');
+    expect(requests).toEqual([5]);
+    expect(store.getChart().window.points('porcentaje_ram')).toHaveLength(20);
+
+    // Answers held back: choosing 1, 15 and 60 while the 1-minute request runs
+    // sends only the last choice after it, and the stale answer is dropped.
+    const held = [];
+    answer = (request, ack) => held.push(() => ack(makeWindow(request.minutes, rows)));
+    store.chooseWindow(1);
+    store.chooseWindow(15);
+    store.chooseWindow(60);
+    await waitFor(() => held.length === 1, 'the 1-minute request');
+    held.shift()();
+    await waitFor(() => held.length === 1, 'the 60-minute request');
+    expect(requests).toEqual([5, 1, 60]);
+    expect(store.getChart()).toMatchObject({ minutes: 60, state: 'loading' });
+    held.shift()();
+    await waitFor(() => store.getChart().state === 'ready', 'the 60-minute window');
+    expect(store.getChart().window.intervalMs).toBe(12_000);
+
+    // An error is shown, and the request retried until it is answered.
+    let failures = 1;
+    answer = (request, ack) => {
+      if (failures > 0) {
+        failures -= 1;
+        ack(assertEvent('windowReply', { error: 'window: database unreachable: ECONNREFUSED' }));
+      } else ack(makeWindow(request.minutes, rows));
+    };
+    store.chooseWindow(5);
+    await waitFor(() => store.getChart().state === 'error', 'the error');
+    expect(store.getChart().error).toBe('window: database unreachable: ECONNREFUSED');
+    await waitFor(() => store.getChart().state === 'ready', 'the retry', WINDOW_RETRY_MS + 3000);
+
+    // A reconnect reloads the window.
+    dropConnections();
+    await waitFor(() => requests.filter((m) => m === 5).length === 4, 'the request after the reconnect');
   });
 });

@@ -1,8 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RingBuffer } from '../src/lib/ringBuffer.js';
-import { downsample, windowSeries } from '../src/lib/series.js';
 import { DEFAULT_MAX_ROWS, MetricsStore } from '../src/lib/store.js';
-import { assertEvent, immediately, makeRow, makeRows } from './rows.js';
+import { assertEvent, immediately, makeRow, makeRows, makeWindow } from './rows.js';
 
 const HOUR = 3600;
 
@@ -79,27 +78,67 @@ describe('MetricsStore', () => {
   });
 });
 
-describe('chart series', () => {
-  it('draws at most 300 points of an hour of 1 Hz data, first and last kept', () => {
+describe('chart window', () => {
+  const series = (store, field = 'porcentaje_ram') => store.chart.window.points(field).map((p) => [p.x, p.y, p.min, p.max]);
+  const at = (second) => Date.parse('2026-11-26T20:00:00Z') + second * 1000;
+
+  it("draws the answer's buckets: x the bucket start, y the average, min and max its band", () => {
     const store = new MetricsStore({ schedule: immediately });
-    store.appendRows(makeRows(1, HOUR));
-    const points = windowSeries(store.rows, 'porcentaje_ram', 60 * 60_000, store.newestHoraMillis);
-    expect(points).toHaveLength(300);
-    expect(points[0].id).toBe(1);
-    expect(points.at(-1).id).toBe(HOUR);
+    store.chooseWindow(15);
+    const rows = [makeRow(1, { second: 0, porcentaje_ram: 10 }), makeRow(2, { second: 1, porcentaje_ram: 20 }),
+      makeRow(3, { second: 2, porcentaje_ram: 60 }), makeRow(4, { second: 3, porcentaje_ram: 50 })];
+    store.applyHistory({ rows, truncated: false });
+    store.applyWindow(makeWindow(15, rows));
+    expect(store.chart.state).toBe('ready');
+    expect(store.chart.window.intervalMs).toBe(3000);
+    expect(series(store)).toEqual([[at(0), 30, 10, 60], [at(3), 50, 50, 50]]);
+    expect(store.chart.window.domain).toEqual([at(3) - 299 * 3000, at(6)]);
   });
 
-  it('keeps only the window, in reading order even when rows arrived out of order', () => {
+  it('adds live rows above through_id to their bucket, each once, also those that arrived before the answer', () => {
     const store = new MetricsStore({ schedule: immediately });
-    store.appendRows([makeRow(1, { second: 100 }), makeRow(2, { second: 30 }), makeRow(3, { second: 70 })]);
-    const points = windowSeries(store.rows, 'porcentaje_cpu_uso', 60_000, store.newestHoraMillis);
-    expect(points.map((p) => p.id)).toEqual([3, 1]);
+    const rows = makeRows(1, 10, { porcentaje_ram: 40 });
+    store.applyHistory({ rows, truncated: false });
+    // The answer counted rows 1..8; 9 and 10 reached the store while it was on its way.
+    store.applyWindow(makeWindow(5, rows, 8));
+    expect(store.chart.window.points('porcentaje_ram')).toHaveLength(10);
+    const revision = store.chart.revision;
+    store.appendRows([makeRow(11, { second: 10, porcentaje_ram: 80 })]);
+    expect(store.chart.revision).toBe(revision + 1);
+    expect(series(store).at(-1)).toEqual([at(10), 60, 40, 80]);
+    store.appendRows([makeRow(12, { second: 10, porcentaje_ram: 90 })]);
+    expect(series(store).at(-1)).toEqual([at(10), (40 + 80 + 90) / 3, 40, 90]);
+    expect(store.chart.window.buckets.get(at(10) / 1000).n).toBe(3);
   });
 
-  it('downsampling keeps a lone peak', () => {
-    const points = Array.from({ length: 3000 }, (_, i) => ({ x: i, y: i === 1234 ? 99 : 10, id: i }));
-    const sampled = downsample(points, 200);
-    expect(sampled).toHaveLength(200);
-    expect(Math.max(...sampled.map((p) => p.y))).toBe(99);
+  it("slides forward with the newest hora, keeps at most the window's buckets, ignores rows older than it", () => {
+    const store = new MetricsStore({ schedule: immediately });
+    store.chooseWindow(1);
+    store.applyWindow(makeWindow(1, []));
+    expect(store.chart.window.domain).toBeNull();
+    store.appendRows(makeRows(1, 200));
+    expect(store.chart.window.points('porcentaje_cpu_uso')).toHaveLength(60);
+    expect(store.chart.window.domain).toEqual([at(141), at(201)]);
+    const before = series(store, 'porcentaje_cpu_uso');
+    store.appendRows([makeRow(201, { second: 100 })]);
+    expect(series(store, 'porcentaje_cpu_uso')).toEqual(before);
+  });
+
+  it('reloads on a window change and drops an answer for a window no longer chosen', () => {
+    const store = new MetricsStore({ schedule: immediately });
+    const requested = [];
+    store.requestWindow = () => requested.push(store.windowMinutes);
+    const rows = makeRows(1, 5);
+    store.applyWindow(makeWindow(5, rows));
+    store.chooseWindow(60);
+    expect(requested).toEqual([60]);
+    expect(store.chart).toMatchObject({ minutes: 60, state: 'loading', window: null });
+    store.applyWindow(makeWindow(5, rows));
+    expect(store.chart.state).toBe('loading');
+    store.chooseWindow(60);
+    expect(requested).toEqual([60]);
+    expect(() => store.chooseWindow(7)).toThrow('window must be one of 1, 5, 15, 60 minutes, got 7');
+    store.windowFailed(60, 'window: database unreachable');
+    expect(store.chart).toMatchObject({ minutes: 60, state: 'error', error: 'window: database unreachable' });
   });
 });

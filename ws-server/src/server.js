@@ -3,6 +3,7 @@ import http from 'node:http';
 import { Server } from 'socket.io';
 import { Database } from './db.js';
 import { LiveStream } from './stream.js';
+import { serveWindows } from './window.js';
 
 export function jsonLogger(stream = process.stdout) {
   return (level, msg, fields = {}) => {
@@ -45,7 +46,10 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     socket.data.handshakeLastId = parsed.lastId;
     return next();
   });
-  io.on('connection', (socket) => stream.attach(socket, socket.data.handshakeLastId));
+  io.on('connection', (socket) => {
+    serveWindows(socket, { db, stream, log });
+    stream.attach(socket, socket.data.handshakeLastId);
+  });
 
   httpServer.on('request', (req, res) => {
     if (req.url.startsWith('/socket.io/')) return; // socket.io answers these

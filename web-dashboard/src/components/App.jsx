@@ -1,13 +1,12 @@
-import { useCallback, useState } from 'react';
-import { DEFAULT_WINDOW_MINUTES } from '../lib/store.js';
 import ConnectionIndicator from './ConnectionIndicator.jsx';
 import MetricChart from './MetricChart.jsx';
 import ProcessTable from './ProcessTable.jsx';
 import RoutePanel from './RoutePanel.jsx';
+import WindowInfo from './WindowInfo.jsx';
 import WindowSelector from './WindowSelector.jsx';
 import { StoreContext, useStore, useStoreSlice } from './storeContext.js';
 
-function Metrics({ windowMinutes, wsUrl }) {
+function Metrics({ wsUrl }) {
   const store = useStore();
   const rowsVersion = useStoreSlice('getRowsVersion');
   if (store.rows.length === 0) {
@@ -21,12 +20,12 @@ function Metrics({ windowMinutes, wsUrl }) {
       </section>
     );
   }
-  const windowMs = windowMinutes * 60_000;
   return (
     <>
+      <WindowInfo />
       <div className="charts">
-        <MetricChart title="RAM %" field="porcentaje_ram" testId="ram-chart" color="#2563eb" windowMs={windowMs} rowsVersion={rowsVersion} />
-        <MetricChart title="CPU %" field="porcentaje_cpu_uso" testId="cpu-chart" color="#dc2626" windowMs={windowMs} rowsVersion={rowsVersion} />
+        <MetricChart title="RAM %" field="porcentaje_ram" testId="ram-chart" color="#2563eb" />
+        <MetricChart title="CPU %" field="porcentaje_cpu_uso" testId="cpu-chart" color="#dc2626" />
       </div>
       <ProcessTable rowsVersion={rowsVersion} />
     </>
@@ -34,17 +33,15 @@ function Metrics({ windowMinutes, wsUrl }) {
 }
 
 export default function App({ store, wsUrl }) {
-  const [windowMinutes, setWindowMinutes] = useState(DEFAULT_WINDOW_MINUTES);
-  const chooseWindow = useCallback((minutes) => setWindowMinutes(minutes), []);
   return (
     <StoreContext.Provider value={store}>
       <header className="top-bar">
         <h1>VM load monitor</h1>
-        <WindowSelector minutes={windowMinutes} onChange={chooseWindow} />
+        <WindowSelector />
         <ConnectionIndicator />
       </header>
       <main>
-        <Metrics windowMinutes={windowMinutes} wsUrl={wsUrl} />
+        <Metrics wsUrl={wsUrl} />
         <RoutePanel />
       </main>
     </StoreContext.Provider>

@@ -10,6 +10,34 @@ const COLUMNS = [
   ['total_procesos', 'Total'],
 ];
 
+const STATES = ['procesos_corriendo', 'procesos_durmiendo', 'procesos_zombie', 'procesos_parados'];
+
+/**
+ * Whether running + sleeping + zombie + stopped equals the total, as the
+ * contract says it must; when not, by how much and which way.
+ */
+export function statesCheck(row) {
+  const counted = STATES.reduce((sum, field) => sum + row[field], 0);
+  const difference = row.total_procesos - counted;
+  if (difference === 0) return { ok: true, text: 'adds up' };
+  const sum = `${STATES.map((field) => row[field]).join(' + ')} = ${counted}`;
+  return {
+    ok: false,
+    text: difference > 0
+      ? `${sum}, ${difference} short of the total ${row.total_procesos}: processes in none of the four states`
+      : `${sum}, ${-difference} over the total ${row.total_procesos}: processes counted twice`,
+  };
+}
+
+function StatesCell({ row, testId }) {
+  const check = statesCheck(row);
+  return (
+    <td className={check.ok ? 'states-ok' : 'states-off'} data-testid={testId} data-ok={check.ok}>
+      {check.text}
+    </td>
+  );
+}
+
 /** Process states of the newest row, and the newest rows below it. */
 function ProcessTable({ rowsVersion }) {
   const store = useStore();
@@ -30,6 +58,7 @@ function ProcessTable({ rowsVersion }) {
             {COLUMNS.map(([field, label]) => (
               <th scope="col" key={field}>{label}</th>
             ))}
+            <th scope="col">States vs total</th>
           </tr>
         </thead>
         <tbody>
@@ -41,6 +70,7 @@ function ProcessTable({ rowsVersion }) {
               {COLUMNS.map(([field]) => (
                 <td key={field} data-testid={`latest-${field}`}>{latest[field]}</td>
               ))}
+              <StatesCell row={latest} testId="latest-states" />
             </tr>
           ) : null}
           {recent.slice(1).map((row) => (
@@ -51,6 +81,7 @@ function ProcessTable({ rowsVersion }) {
               {COLUMNS.map(([field]) => (
                 <td key={field}>{row[field]}</td>
               ))}
+              <StatesCell row={row} testId="recent-states" />
             </tr>
           ))}
         </tbody>

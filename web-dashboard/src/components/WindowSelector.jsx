@@ -1,7 +1,10 @@
 import { memo } from 'react';
 import { WINDOW_CHOICES_MINUTES } from '../lib/store.js';
+import { useStore, useStoreSlice } from './storeContext.js';
 
-function WindowSelector({ minutes, onChange }) {
+function WindowSelector() {
+  const store = useStore();
+  const { minutes } = useStoreSlice('getChart');
   return (
     <div className="window-selector" role="group" aria-label="Time window">
       {WINDOW_CHOICES_MINUTES.map((choice) => (
@@ -10,7 +13,7 @@ function WindowSelector({ minutes, onChange }) {
           type="button"
           aria-pressed={choice === minutes}
           data-testid={`window-${choice}`}
-          onClick={() => onChange(choice)}
+          onClick={() => store.chooseWindow(choice)}
         >
           {choice} min
         </button>

@@ -15,3 +15,8 @@ export function formatClock(millis) {
 export function formatPercent(value) {
   return `${Number(value).toFixed(2)} %`;
 }
+
+/** "YYYY-MM-DD HH:MM:SS" in UTC: a `hora` as the contract writes it. */
+export function millisToHora(millis) {
+  return new Date(millis).toISOString().slice(0, 19).replace('T', ' ');
+}

@@ -3,6 +3,7 @@
 // of events costs one render. Each getter returns a value that stays identical
 // until that part changes, which lets useSyncExternalStore re-render only the
 // components whose slice changed.
+import { ChartWindow } from './chartWindow.js';
 import { RingBuffer } from './ringBuffer.js';
 import { horaToMillis } from './rows.js';
 
@@ -36,6 +37,12 @@ export class MetricsStore {
     this.database = null;
     this.summary = null;
     this.rejectedRows = 0;
+    this.windowMinutes = DEFAULT_WINDOW_MINUTES;
+    // The charts' window: `loading` until ws-server answers the `window`
+    // request, then `ready` with a ChartWindow that live rows keep current.
+    this.chart = { minutes: this.windowMinutes, state: 'loading', window: null, error: null, revision: 0 };
+    // Set by the socket wiring: asks ws-server for the window of windowMinutes.
+    this.requestWindow = null;
   }
 
   subscribe = (listener) => {
@@ -47,6 +54,36 @@ export class MetricsStore {
   getConnection = () => this.connection;
   getDatabase = () => this.database;
   getSummary = () => this.summary;
+  getChart = () => this.chart;
+
+  /** The window selector: the charts reload that window from the database. */
+  chooseWindow(minutes) {
+    if (!WINDOW_CHOICES_MINUTES.includes(minutes)) {
+      throw new RangeError(`window must be one of ${WINDOW_CHOICES_MINUTES.join(', ')} minutes, got ${minutes}`);
+    }
+    if (minutes === this.windowMinutes) return;
+    this.windowMinutes = minutes;
+    this.windowLoading(minutes);
+    this.requestWindow?.();
+  }
+
+  windowLoading(minutes) {
+    this.#setChart({ minutes, state: 'loading', window: null, error: null });
+  }
+
+  /** ws-server's answer (windowData), plus the rows above its through_id that arrived meanwhile. */
+  applyWindow(reply) {
+    if (reply.minutes !== this.windowMinutes) return;
+    const window = new ChartWindow(reply);
+    let first = this.rows.length;
+    while (first > 0 && this.rows.at(first - 1).id > reply.through_id) first -= 1;
+    for (let i = first; i < this.rows.length; i += 1) window.add(this.rows.at(i));
+    this.#setChart({ minutes: reply.minutes, state: 'ready', window, error: null });
+  }
+
+  windowFailed(minutes, error) {
+    this.#setChart({ minutes, state: 'error', window: null, error });
+  }
 
   /** `history`: once per connection. When truncated, the server could not fill our gap: start over. */
   applyHistory({ rows, truncated }) {
@@ -94,6 +131,7 @@ export class MetricsStore {
   #append(rows) {
     if (!Array.isArray(rows)) return 0;
     let appended = 0;
+    let windowChanged = false;
     for (const row of rows) {
       const millis = horaToMillis(row?.hora);
       // A duplicate or out-of-order id would break the cursor; a row without a
@@ -104,11 +142,18 @@ export class MetricsStore {
       }
       this.rows.push(row);
       this.lastId = row.id;
+      if (this.chart.window?.add(row)) windowChanged = true;
       if (!(millis <= this.newestHoraMillis)) this.newestHoraMillis = millis;
       appended += 1;
     }
     this.#evictOld();
+    if (windowChanged) this.chart = { ...this.chart, revision: this.chart.revision + 1 };
     return appended;
+  }
+
+  #setChart(chart) {
+    this.chart = { ...chart, revision: this.chart.revision + 1 };
+    this.#notify();
   }
 
   #evictOld() {
