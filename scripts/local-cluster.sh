@@ -386,17 +386,21 @@ up() {
 
 # kill_pods: every process in kubelet's cgroups (the cgroupfs driver puts each
 # pod under kubepods/), which outlive kubelet, containerd and their shims.
+# Returns 1, naming them, when some outlive 20 s of SIGKILL (a container still
+# being created when down began can take that long), so that down still stops
+# the rest before it fails.
 kill_pods() {
   local procs=(/sys/fs/cgroup/pids/kubepods) pids
   [[ -d "${procs[0]}" ]] || return 0
-  for _ in $(seq 1 50); do
+  for _ in $(seq 1 200); do
     pids="$(find "${procs[0]}" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')"
     [[ -z "${pids// /}" ]] && return 0
     # shellcheck disable=SC2086 # a list of PIDs
     kill -KILL $pids 2>/dev/null || true
     sleep 0.1
   done
-  die "pods' processes still alive after SIGKILL: $pids"
+  log "pods' processes still alive after 20 s of SIGKILL: $pids"
+  return 1
 }
 
 # Everything `up` made that outlives a process: the pods' processes, mounts
@@ -405,11 +409,11 @@ kill_pods() {
 # (certificates, etcd, images) stays for the next `up`.
 down() {
   tools
-  local name pid
+  local name pid status=0
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
     name="${COMPONENTS[i]}"
     # kubelet is stopped by now and cannot restart them.
-    [[ "$name" == containerd ]] && kill_pods
+    if [[ "$name" == containerd ]]; then kill_pods || status=1; fi
     pid="$(pid_of "$name")" || { rm -f "$PIDS/$name.pid"; continue; }
     kill -TERM -- "-$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -425,6 +429,9 @@ down() {
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
   # kubelet's cgroups (cgroupfs driver), empty once the pods are gone.
   find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/unified/kubepods -depth -type d -exec rmdir {} + 2>/dev/null || true
+  if ((status)); then
+    kill_pods || die "cluster down, but some pods' processes outlived it (see above)"
+  fi
   echo "cluster down: no process, mount or bridge left (state kept in $CLUSTER_DIR)"
 }
 

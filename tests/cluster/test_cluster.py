@@ -75,6 +75,11 @@ def post_through_entry(record):
 def cluster():
     if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode == 0:
         pytest.fail(f"bridge {BRIDGE} exists: another cluster of this project is up; stop it (make cluster-down)")
+    # A socket bound to 172.18.0.1 outlives the bridge: the MariaDB of an earlier `make cluster-up`.
+    listeners = subprocess.run(["ss", "-Hltn", "src", "172.18.0.1:3307"], capture_output=True, text=True).stdout
+    if listeners.strip():
+        pytest.fail("something still listens on 172.18.0.1:3307, most likely the MariaDB of an earlier"
+                    f" `make cluster-up` (stop it: make down):\n{listeners}")
     # A new cluster every run: no pod, restart count or row of an earlier run.
     shutil.rmtree(ENV["CLUSTER_DIR"], ignore_errors=True)
     try:
