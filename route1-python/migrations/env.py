@@ -10,8 +10,8 @@ from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import create_engine
-from sqlalchemy.engine import URL
 
+from route1 import storage
 from route1.config import from_env
 from route1.models import Base
 
@@ -21,16 +21,9 @@ if context.config.config_file_name:
 
 
 def database_url():
-    settings = from_env()
-    user = os.environ.get("DB_MIGRATE_USER") or settings.db_user
-    password = os.environ.get("DB_MIGRATE_PASSWORD") if os.environ.get("DB_MIGRATE_USER") else settings.db_password
-    socket = os.environ.get("DB_SOCKET", "")
-    query = {"charset": "utf8mb4"}
-    if socket:
-        query["unix_socket"] = socket
-    return URL.create("mysql+pymysql", username=user, password=password or None,
-                      host=None if socket else settings.db_host, port=None if socket else settings.db_port,
-                      database=settings.db_name, query=query)
+    return storage.database_url(from_env(), user=os.environ.get("DB_MIGRATE_USER"),
+                                password=os.environ.get("DB_MIGRATE_PASSWORD"),
+                                unix_socket=os.environ.get("DB_SOCKET") or None)
 
 
 COMPARE = dict(
@@ -48,7 +41,7 @@ def run_offline():
 
 
 def run_online():
-    engine = create_engine(database_url(), connect_args={"connect_timeout": 5})
+    engine = create_engine(database_url(), connect_args={"connect_timeout": 5, "charset": "utf8mb4"})
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, **COMPARE)

@@ -51,11 +51,19 @@ class NotACalendarTime(ValueError):
         self.pointer = pointer
 
 
+def database_url(settings, *, user=None, password=None, unix_socket=None):
+    """The database of `settings`, as `user`/`password` when given (the migrations' DDL user),
+    through `unix_socket` instead of TCP when given."""
+    return URL.create("mysql+pymysql", username=user or settings.db_user,
+                      password=(password if user else settings.db_password) or None,
+                      host=None if unix_socket else settings.db_host,
+                      port=None if unix_socket else settings.db_port, database=settings.db_name,
+                      query={"unix_socket": unix_socket} if unix_socket else {})
+
+
 def make_engine(settings):
-    url = URL.create("mysql+pymysql", username=settings.db_user, password=settings.db_password,
-                     host=settings.db_host, port=settings.db_port, database=settings.db_name)
     engine = create_engine(
-        url,
+        database_url(settings),
         pool_size=settings.db_pool_size,
         max_overflow=0,
         pool_timeout=POOL_TIMEOUT_S,
