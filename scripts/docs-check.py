@@ -2,7 +2,7 @@
 """Checks that every file and command the manual and the READMEs name exists.
 
 Looks at inline code spans and fenced shell blocks of the given Markdown files:
-- a repository path (`scripts/mariadb.sh`, `contracts/schema.sql`, `mesh/overlays/gke/`)
+- a repository path (`scripts/mariadb.sh`, `contracts/metric-record.schema.json`, `mesh/overlays/gke/`)
   must exist;
 - `make TARGET` and `make -C DIR TARGET` must name a target of that Makefile;
 - a script invoked as `scripts/x.sh ...` or `bash scripts/x.sh` must exist.

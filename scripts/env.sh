@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by every script: loads the project's configuration.
-# `.env` is created from `.env.example` on first run (with a generated database
-# password); a variable already set in the environment wins over the file.
+# `.env` is created from `.env.example` on first run (with generated database
+# passwords); a variable already set in the environment wins over the file.
 # After sourcing, PROJECT_ROOT and an absolute RUN_DIR are exported.
 
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,11 +13,16 @@ project_env_init() {
     cp "$PROJECT_ROOT/.env.example" "$env_file"
     chmod 600 "$env_file"
   fi
-  if grep -qE '^DB_PASSWORD=$' "$env_file"; then
-    local generated
+  # Each password is generated when empty, or appended when an older .env lacks it.
+  local secret generated
+  for secret in DB_PASSWORD DB_MIGRATE_PASSWORD; do
     generated="$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
-    sed -i "s/^DB_PASSWORD=\$/DB_PASSWORD=${generated}/" "$env_file"
-  fi
+    if grep -qE "^$secret=\$" "$env_file"; then
+      sed -i "s/^$secret=\$/$secret=${generated}/" "$env_file"
+    elif ! grep -qE "^$secret=" "$env_file"; then
+      printf '%s=%s\n' "$secret" "$generated" >>"$env_file"
+    fi
+  done
   local line key value
   while IFS= read -r line || [[ -n "$line" ]]; do
     [[ "$line" =~ ^[[:space:]]*# || ! "$line" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] && continue
@@ -27,6 +32,8 @@ project_env_init() {
       export "$key=$value"
     fi
   done <"$env_file"
+  # An .env made before the migration user existed names none.
+  export DB_MIGRATE_USER="${DB_MIGRATE_USER:-${DB_USER:-monitor}_migrate}"
   case "$RUN_DIR" in
     /*) ;;
     *) RUN_DIR="$PROJECT_ROOT/$RUN_DIR" ;;

@@ -2,14 +2,18 @@
 # The project's private MariaDB: a local stand-in for Cloud SQL.
 #
 #   scripts/mariadb.sh up      install if missing, initialise, start, create the
-#                              database and user, apply contracts/schema.sql
+#                              database and users, then `migrate` (MARIADB_MIGRATE=0: not;
+#                              the local cluster's migration Job does it instead)
+#   scripts/mariadb.sh migrate route 1's Alembic migrations (the table's only definition)
+#                              applied to DB_NAME as the server's root user, by socket
 #   scripts/mariadb.sh down    stop by PID; the data stays for the next `up`
 #   scripts/mariadb.sh kill    SIGKILL the server (for outage tests)
 #   scripts/mariadb.sh status  exit 0 when it answers
 #   scripts/mariadb.sh sql     run the SQL on stdin against DB_NAME, print TSV
 #
 # Configured by .env (see .env.example): DB_PORT, DB_NAME, DB_USER,
-# DB_PASSWORD, MARIADB_MAX_CONNECTIONS, MARIADB_BACK_LOG, MARIADB_DIR
+# DB_PASSWORD (the routes' user: rows only), DB_MIGRATE_USER and DB_MIGRATE_PASSWORD (the
+# migrations' user: DDL on DB_NAME, for a migration run from elsewhere), MARIADB_MAX_CONNECTIONS, MARIADB_BACK_LOG, MARIADB_DIR
 # (default $RUN_DIR/mariadb) so that tests can run an instance of their own,
 # and, for clients outside this machine's loopback (a kind cluster),
 # MARIADB_BIND_ADDRESS (default 127.0.0.1; a comma-separated list binds several) and MARIADB_CLIENT_HOSTS (the hosts
@@ -26,15 +30,15 @@ DATA_DIR="$MARIADB_DIR/data"
 SOCKET="$MARIADB_DIR/mysqld.sock"
 PID_FILE="$MARIADB_DIR/mysqld.pid"
 LOG_FILE="$MARIADB_DIR/error.log"
-SCHEMA="$PROJECT_ROOT/contracts/schema.sql"
 
 die() { echo "mariadb.sh: $*" >&2; exit 1; }
 
-for name in DB_NAME DB_USER; do
+for name in DB_NAME DB_USER DB_MIGRATE_USER; do
   [[ "${!name}" =~ ^[A-Za-z0-9_]{1,64}$ ]] || die "$name must be letters, digits or _ (got '${!name}')"
 done
 [[ "$DB_PORT" =~ ^[0-9]+$ ]] || die "DB_PORT must be a number (got '$DB_PORT')"
 [[ -n "$DB_PASSWORD" ]] || die "DB_PASSWORD is empty"
+[[ -n "${DB_MIGRATE_PASSWORD:-}" ]] || die "DB_MIGRATE_PASSWORD is empty"
 for host in $MARIADB_CLIENT_HOSTS; do
   [[ "$host" =~ ^[A-Za-z0-9.%_:-]{1,255}$ ]] || die "MARIADB_CLIENT_HOSTS: '$host' is not a host name, address or pattern"
 done
@@ -90,18 +94,37 @@ start() {
   die "MariaDB did not answer within 30 s (log: $LOG_FILE)"
 }
 
+sql_string() {
+  local quoted="${1//\\/\\\\}"
+  printf "'%s'" "${quoted//\'/\\\'}"
+}
+
+# The database and two users per client host: the routes' (rows only) and the
+# migrations' (the table's DDL too). Run again, it resets their passwords and grants.
 provision() {
-  local pw="${DB_PASSWORD//\\/\\\\}"
-  pw="${pw//\'/\\\'}"
   local host statements="CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
   for host in $MARIADB_CLIENT_HOSTS; do
     statements+="
-CREATE USER IF NOT EXISTS '$DB_USER'@'$host' IDENTIFIED BY '$pw';
-ALTER USER '$DB_USER'@'$host' IDENTIFIED BY '$pw';
-GRANT SELECT, INSERT, UPDATE, DELETE ON \`$DB_NAME\`.* TO '$DB_USER'@'$host';"
+CREATE USER IF NOT EXISTS '$DB_USER'@'$host' IDENTIFIED BY $(sql_string "$DB_PASSWORD");
+ALTER USER '$DB_USER'@'$host' IDENTIFIED BY $(sql_string "$DB_PASSWORD");
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`$DB_NAME\`.* TO '$DB_USER'@'$host';
+CREATE USER IF NOT EXISTS '$DB_MIGRATE_USER'@'$host' IDENTIFIED BY $(sql_string "$DB_MIGRATE_PASSWORD");
+ALTER USER '$DB_MIGRATE_USER'@'$host' IDENTIFIED BY $(sql_string "$DB_MIGRATE_PASSWORD");
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, REFERENCES ON \`$DB_NAME\`.* TO '$DB_MIGRATE_USER'@'$host';"
   done
   admin <<<"$statements"
-  admin "$DB_NAME" <"$SCHEMA"
+}
+
+# Alembic through route 1's Makefile, as the root user over the socket (no password
+# anywhere); its output is shown only when it fails.
+migrate() {
+  admin <<<"CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+  local output
+  if ! output="$(DB_SOCKET="$SOCKET" DB_MIGRATE_USER=root DB_MIGRATE_PASSWORD='' \
+      make --no-print-directory -s -C "$PROJECT_ROOT/route1-python" migrate 2>&1)"; then
+    printf '%s\n' "$output" >&2
+    die "the migrations failed on database $DB_NAME"
+  fi
 }
 
 cmd="${1:-}"
@@ -112,6 +135,7 @@ case "$cmd" in
     initialise
     start
     provision
+    [[ "${MARIADB_MIGRATE:-1}" == 0 ]] || migrate
     echo "MariaDB ready on $MARIADB_BIND_ADDRESS:$DB_PORT, database $DB_NAME, user $DB_USER (pid $(server_pid))"
     ;;
   down)
@@ -137,12 +161,17 @@ case "$cmd" in
       exit 1
     fi
     ;;
+  migrate)
+    server_pid >/dev/null || die "MariaDB is not running; run: scripts/mariadb.sh up"
+    migrate
+    echo "database $DB_NAME migrated to head"
+    ;;
   sql)
     server_pid >/dev/null || die "MariaDB is not running; run: scripts/mariadb.sh up"
     admin --batch --skip-column-names "$DB_NAME"
     ;;
   *)
-    echo "usage: $0 up|down|kill|status|sql" >&2
+    echo "usage: $0 up|down|kill|status|migrate|sql" >&2
     exit 2
     ;;
 esac

@@ -1,12 +1,11 @@
 'use strict';
 // At start the route compares its Sequelize model with the live table and refuses to
 // start (exit 1, the column and the difference in the log) when they disagree. Each case
-// is a database of its own on the tests' MariaDB, built from contracts/schema.sql and
-// then altered as root; the route runs as it is deployed, as the service's user.
+// is a database of its own on the tests' MariaDB, built by route 1's migrations
+// (scripts/mariadb.sh migrate) and then altered as root; the route runs as it is deployed, as the service's user.
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, execFileSync } = require('node:child_process');
-const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const readline = require('node:readline');
@@ -14,24 +13,26 @@ const { compareWithTable, normalType } = require('../src/schema-check');
 const { CONTRACTS, VALID, newId, post } = require('./support');
 
 const ROOT = path.resolve(__dirname, '..');
-const SCHEMA_SQL = fs.readFileSync(path.join(CONTRACTS, 'schema.sql'), 'utf8');
+const MARIADB = path.join(CONTRACTS, '../scripts/mariadb.sh');
 const EXIT_DEADLINE_MS = 15000;
 const created = [];
 
-/** SQL as the server's root user (scripts/mariadb.sh sql) on DATABASE. */
-function adminSql(sql, database = process.env.DB_NAME) {
-  return execFileSync(path.join(CONTRACTS, '../scripts/mariadb.sh'), ['sql'], {
-    input: sql, encoding: 'utf8', env: { ...process.env, DB_NAME: database }, stdio: ['pipe', 'pipe', 'pipe'],
+/** scripts/mariadb.sh COMMAND on DATABASE (`sql`: as the server's root user). */
+function mariadb(command, database, input = '') {
+  return execFileSync(MARIADB, [command], {
+    input, encoding: 'utf8', env: { ...process.env, DB_NAME: database }, stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
+const adminSql = (sql, database = process.env.DB_NAME) => mariadb('sql', database, sql);
 
-/** A database of its own with the contract's table, ALTERed by `alter` (SQL or ''). */
+/** A database of its own with the migrated table, ALTERed by `alter` (SQL or ''). */
 function databaseWith(name, alter) {
   const database = `route2_schema_${name}`;
   created.push(database);
   adminSql(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database};
     GRANT SELECT, INSERT, UPDATE, DELETE ON ${database}.* TO '${process.env.DB_USER}'@'127.0.0.1';`);
-  adminSql(SCHEMA_SQL + alter, database);
+  mariadb('migrate', database);
+  if (alter) adminSql(alter, database);
   return database;
 }
 

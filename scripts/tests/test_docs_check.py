@@ -20,7 +20,7 @@ class DocsCheckTest(unittest.TestCase):
             Path(doc.name).unlink()
 
     def test_existing_names_pass(self):
-        self.assertEqual(self.run_on("See `contracts/schema.sql`.\n\n```sh\nmake test\nscripts/mariadb.sh up\n```\n"), 0)
+        self.assertEqual(self.run_on("See `contracts/metric-record.schema.json`.\n\n```sh\nmake test\nscripts/mariadb.sh up\n```\n"), 0)
 
     def test_missing_file_fails(self):
         self.assertEqual(self.run_on("See `contracts/no-such-file.sql`.\n"), 1)

@@ -1,5 +1,5 @@
-"""contracts/schema.sql on a real MariaDB started by scripts/mariadb.sh, in an
-instance of its own (own data dir and port) so that stopping it disturbs no one."""
+"""The table as `scripts/mariadb.sh up` builds it (route 1's migrations) on a real MariaDB,
+in an instance of its own (own data dir and port) so that stopping it disturbs no one."""
 import os
 import subprocess
 import uuid
@@ -10,10 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MARIADB = ROOT / "scripts/mariadb.sh"
 ENV = dict(os.environ,
-           MARIADB_DIR=str(ROOT / ".run/test-contracts-mariadb"),
-           DB_PORT=os.environ.get("TEST_CONTRACTS_DB_PORT", "3317"),
-           DB_NAME="contracts_test",
-           DB_USER="contracts_app",
+           MARIADB_DIR=f"{os.environ['RUN_DIR']}/test-route1-table-mariadb",
+           DB_PORT=os.environ.get("TEST_ROUTE1_TABLE_DB_PORT", "3317"),
+           DB_NAME="table_test",
+           DB_USER="table_app",
+           DB_MIGRATE_USER="table_migrate",
            MARIADB_CLIENT_HOSTS="127.0.0.1 localhost 10.99.%")
 
 
@@ -23,7 +24,7 @@ def mariadb(*args, stdin=None):
 
 
 @pytest.fixture(scope="module")
-def database():
+def table_database():
     mariadb("up")
     yield
     mariadb("down")
@@ -33,16 +34,16 @@ def table_definition():
     return mariadb("sql", stdin="SHOW CREATE TABLE metric_records;\n")
 
 
-def test_schema_applies_twice_and_changes_nothing(database):
+def test_up_again_changes_nothing(table_database):
     before = table_definition()
-    schema = (ROOT / "contracts/schema.sql").read_text()
-    mariadb("sql", stdin=schema)
-    mariadb("sql", stdin=schema)
+    mariadb("up")
+    mariadb("migrate")
     assert table_definition() == before
     assert "UNIQUE KEY `uq_metric_records_record_id`" in before
+    assert mariadb("sql", stdin="SELECT version_num FROM alembic_version;\n").split() == ["0001"]
 
 
-def test_columns_have_proper_types(database):
+def test_columns_have_proper_types(table_database):
     columns = mariadb("sql", stdin=(
         "SELECT column_name, column_type FROM information_schema.columns "
         "WHERE table_schema = DATABASE() AND table_name = 'metric_records';\n"))
@@ -55,7 +56,7 @@ def test_columns_have_proper_types(database):
     assert not any(t.startswith("varchar") for t in types.values())
 
 
-def test_a_row_survives_down_and_up(database):
+def test_a_row_survives_down_and_up(table_database):
     mariadb("sql", stdin=(
         "INSERT INTO metric_records (record_id, route, total_ram, ram_libre, uso_ram, porcentaje_ram,"
         " porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo, total_procesos,"
@@ -70,7 +71,7 @@ def test_a_row_survives_down_and_up(database):
     assert int(before.split("\t")[0]) >= 1
 
 
-def test_the_same_record_id_is_refused_by_the_unique_key(database):
+def test_the_same_record_id_is_refused_by_the_unique_key(table_database):
     insert = ("INSERT INTO metric_records (record_id, route, total_ram, ram_libre, uso_ram,"
               " porcentaje_ram, porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo,"
               " total_procesos, procesos_durmiendo, procesos_zombie, procesos_parados, hora)"
@@ -82,13 +83,24 @@ def test_the_same_record_id_is_refused_by_the_unique_key(database):
     assert "Duplicate entry" in refused.value.stderr
 
 
-def test_the_application_user_exists_for_every_client_host(database):
-    hosts = mariadb("sql", stdin=(
-        f"SELECT host FROM mysql.user WHERE user = '{ENV['DB_USER']}' ORDER BY host;\n"))
-    assert hosts.split() == ["10.99.%", "127.0.0.1", "localhost"]
+def test_both_users_exist_for_every_client_host(table_database):
+    for user in (ENV["DB_USER"], ENV["DB_MIGRATE_USER"]):
+        hosts = mariadb("sql", stdin=f"SELECT host FROM mysql.user WHERE user = '{user}' ORDER BY host;\n")
+        assert hosts.split() == ["10.99.%", "127.0.0.1", "localhost"], user
 
 
-def test_a_bad_client_host_is_refused_and_changes_nothing(database):
+def test_the_routes_user_has_rows_only_and_the_migrations_user_ddl(table_database):
+    def privileges(user):
+        rows = mariadb("sql", stdin=(
+            "SELECT privilege_type FROM information_schema.schema_privileges"
+            f" WHERE grantee = \"'{user}'@'127.0.0.1'\" AND table_schema = '{ENV['DB_NAME']}';\n"))
+        return set(rows.split())
+    rows = {"SELECT", "INSERT", "UPDATE", "DELETE"}
+    assert privileges(ENV["DB_USER"]) == rows
+    assert privileges(ENV["DB_MIGRATE_USER"]) == rows | {"CREATE", "ALTER", "INDEX", "DROP", "REFERENCES"}
+
+
+def test_a_bad_client_host_is_refused_and_changes_nothing(table_database):
     bad = subprocess.run([str(MARIADB), "up"], env=dict(ENV, MARIADB_CLIENT_HOSTS="x'; DROP TABLE t; --"),
                          capture_output=True, text=True)
     assert bad.returncode != 0
