@@ -176,3 +176,21 @@ refuse_other_split() {
     exit 2
   fi
 }
+
+# apply_with_migrations NAMESPACE KUSTOMIZE_DIR: the table first, then the routes. The
+# previous migration Job goes (a Job's template cannot change), everything but the
+# routes (app.kubernetes.io/component=ingest) is applied, the Job db-migrate must
+# complete within 5 minutes (its log is shown when it fails), then everything is
+# applied. Uses $KUBECTL (default kubectl); DRY_RUN prints the commands.
+apply_with_migrations() {
+  local namespace="$1" dir="$2" kubectl="${KUBECTL:-kubectl}"
+  run "$kubectl" -n "$namespace" delete job db-migrate --ignore-not-found --wait=true
+  run "$kubectl" apply -k "$dir" -l 'app.kubernetes.io/component!=ingest'
+  if ! run "$kubectl" -n "$namespace" wait --for=condition=complete job/db-migrate --timeout=300s; then
+    echo "error: the migration Job db-migrate did not complete within 5 minutes; its pods and log:" >&2
+    "$kubectl" -n "$namespace" get pods -l app.kubernetes.io/name=db-migrate -o wide >&2 || true
+    "$kubectl" -n "$namespace" logs job/db-migrate --tail=50 >&2 || true
+    exit 1
+  fi
+  run "$kubectl" apply -k "$dir"
+}

@@ -9,7 +9,7 @@
 # Configuration (environment or .env): GCP_PROJECT (required), GCP_REGION,
 # GCP_ZONE, CLUSTER_NAME, SQL_INSTANCE, SQL_TIER, DOCKERHUB_USERNAME, IMAGE_TAG,
 # SPLIT (smi-trafficsplit, the default, | httproute-split), DASHBOARD_URL (the Cloud Run URL,
-# for ws-server's CORS), DB_NAME, DB_USER, DB_PASSWORD.
+# for ws-server's CORS), DB_NAME, DB_USER, DB_PASSWORD, DB_MIGRATE_USER, DB_MIGRATE_PASSWORD.
 # DRY_RUN=1 prints every command instead of running it.
 # Needs: gcloud, kubectl, helm, go, and the linkerd CLI at LINKERD_VERSION with
 # `linkerd smi` at LINKERD_SMI_VERSION (mesh/deploy-lib.sh; checked, a mismatch is refused).
@@ -35,7 +35,7 @@ NAMESPACE=so1-fase2
 KSA=so1-fase2-app
 GSA_NAME=so1-fase2-sql
 
-require_vars GCP_PROJECT DB_NAME DB_USER DB_PASSWORD
+require_vars GCP_PROJECT DB_NAME DB_USER DB_PASSWORD DB_MIGRATE_USER DB_MIGRATE_PASSWORD
 case "$SPLIT" in
   smi-trafficsplit | httproute-split) ;;
   *) echo "error: SPLIT must be smi-trafficsplit or httproute-split (got '$SPLIT')" >&2; exit 2 ;;
@@ -110,11 +110,14 @@ fi
 if ! exists gcloud sql databases describe "$DB_NAME" --instance "$SQL_INSTANCE"; then
   run gcloud sql databases create "$DB_NAME" --instance "$SQL_INSTANCE"
 fi
-create_sql_user() {
-  gcloud sql users create "$DB_USER" --instance "$SQL_INSTANCE" --host=% --password="$DB_PASSWORD" ||
-    gcloud sql users set-password "$DB_USER" --instance "$SQL_INSTANCE" --host=% --password="$DB_PASSWORD"
+# Two users: the routes' and the migration Job's (Cloud SQL gives users made this way
+# its cloudsqlsuperuser role; narrowing the routes' user to rows only is not done yet).
+create_sql_user() { # create_sql_user USER PASSWORD
+  gcloud sql users create "$1" --instance "$SQL_INSTANCE" --host=% --password="$2" ||
+    gcloud sql users set-password "$1" --instance "$SQL_INSTANCE" --host=% --password="$2"
 }
-run_masked "gcloud sql users create $DB_USER --instance $SQL_INSTANCE --host=% --password=<hidden> (or set-password when it exists)" -- create_sql_user
+run_masked "gcloud sql users create $DB_USER --instance $SQL_INSTANCE --host=% --password=<hidden> (or set-password when it exists)" -- create_sql_user "$DB_USER" "$DB_PASSWORD"
+run_masked "gcloud sql users create $DB_MIGRATE_USER --instance $SQL_INSTANCE --host=% --password=<hidden> (or set-password when it exists)" -- create_sql_user "$DB_MIGRATE_USER" "$DB_MIGRATE_PASSWORD"
 
 echo "== Workload Identity: $NAMESPACE/$KSA acts as $GSA (roles/cloudsql.client)"
 if ! exists gcloud iam service-accounts describe "$GSA"; then
@@ -126,18 +129,9 @@ run gcloud iam service-accounts add-iam-policy-binding "$GSA" \
   --role roles/iam.workloadIdentityUser \
   --member "serviceAccount:$GCP_PROJECT.svc.id.goog[$NAMESPACE/$KSA]"
 
-echo "== namespace and Secret (the apps reach Cloud SQL through the proxy on 127.0.0.1:3306)"
+echo "== namespace and Secrets (the apps reach Cloud SQL through the proxy on 127.0.0.1:3306)"
 run kubectl apply -f "$PROJECT_ROOT/mesh/base/namespace.yaml"
 DB_HOST=127.0.0.1 DB_PORT=3306 "$PROJECT_ROOT/mesh/secrets/create-db-secret.sh"
-
-echo "== schema: contracts/schema.sql, from a one-off unmeshed pod in the VPC"
-sql_ip="$(capture 10.0.0.3 gcloud sql instances describe "$SQL_INSTANCE" \
-  --format='value(ipAddresses[0].ipAddress)')"
-# The password reaches mysql from the Secret as MYSQL_PWD, never through argv;
-# the $DB_* in single quotes are expanded by the pod's shell, not this one.
-# shellcheck disable=SC2016
-schema_overrides="$(printf '{"metadata":{"annotations":{"linkerd.io/inject":"disabled"}},"spec":{"containers":[{"name":"schema","image":"docker.io/library/mysql:8.4","stdin":true,"envFrom":[{"secretRef":{"name":"db-credentials"}}],"command":["sh","-c","MYSQL_PWD=\\"$DB_PASSWORD\\" exec mysql -h %s -u \\"$DB_USER\\" \\"$DB_NAME\\""]}]}}' "$sql_ip")"
-run_pipe "kubectl -n $NAMESPACE run schema-apply --rm -i --restart=Never --image=docker.io/library/mysql:8.4 --overrides=$(printf %q "$schema_overrides") < $(printf %q "$PROJECT_ROOT/contracts/schema.sql")"
 
 echo "== the overlay: mesh/variants/gke-$SPLIT with this deployment's values"
 deploy_dir="$RUN_DIR/cluster-up/kustomization"
@@ -182,7 +176,9 @@ patches:
 KUSTOMIZATION
 echo "wrote $deploy_dir/kustomization.yaml"
 refuse_other_split "$SPLIT" "$NAMESPACE"
-run kubectl apply -k "$deploy_dir"
+echo "== the table: the migration Job (route 1's Alembic) completes before the routes start"
+# The kubectl on PATH, as every other step here (a caller's KUBECTL is not this cluster's).
+KUBECTL=kubectl apply_with_migrations "$NAMESPACE" "$deploy_dir"
 for deployment in route1-python route2-node ws-server; do
   run kubectl -n "$NAMESPACE" rollout status "deployment/$deployment" --timeout=300s
 done

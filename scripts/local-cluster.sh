@@ -33,6 +33,8 @@
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=mesh/deploy-lib.sh
+source "$PROJECT_ROOT/mesh/deploy-lib.sh"
 
 CLUSTER_DIR="${CLUSTER_DIR:-$RUN_DIR/cluster}"
 case "$CLUSTER_DIR" in /*) ;; *) CLUSTER_DIR="$PROJECT_ROOT/$CLUSTER_DIR" ;; esac
@@ -448,7 +450,8 @@ ensure_database() {
     log "restarting MariaDB so that it listens on $HOST_IP too (its data stays)"
     "$mariadb" down >&2
   fi
-  "$mariadb" up >&2
+  # The table is the migration Job's to make, as on Cloud SQL (apply_with_migrations).
+  MARIADB_MIGRATE=0 "$mariadb" up >&2
 }
 
 VARIANT="${CLUSTER_VARIANT:-local-smi-trafficsplit}"
@@ -493,11 +496,10 @@ deploy() {
     echo "configMapGenerator:"
     echo "  - {name: ws-server, namespace: $NAMESPACE, behavior: merge, literals: [CORS_ORIGINS=$DASHBOARD_URL]}"
   } >"$dir/kustomization.yaml"
-  kubectl_ kustomize "$dir" >"$dir/rendered.yaml"
   kubectl_ apply -f "$PROJECT_ROOT/mesh/base/namespace.yaml" >/dev/null
   DB_HOST=database DB_PORT=3306 KUBECONFIG="$ADMIN_KUBECONFIG" KUBECTL="$BIN/kubectl" \
     "$PROJECT_ROOT/mesh/secrets/create-db-secret.sh" >/dev/null
-  kubectl_ apply -f "$dir/rendered.yaml" >/dev/null
+  KUBECTL="$BIN/kubectl" KUBECONFIG="$ADMIN_KUBECONFIG" apply_with_migrations "$NAMESPACE" "$dir" >/dev/null
   local entry
   entry="$(entry_image)"
   load_images "$entry"

@@ -90,15 +90,21 @@ if apiserver_start "$bin_dir" "$work/apiserver"; then
   secret_ok=1
   for attempt in 1 2; do
     if ! KUBECTL="$KUBECTL" DB_HOST=127.0.0.1 DB_PORT=3306 DB_USER=monitor DB_NAME=monitor \
-      DB_PASSWORD="$secret_password-$attempt" "$MESH_DIR/secrets/create-db-secret.sh" >"$work/secret.log" 2>&1 ||
+      DB_PASSWORD="$secret_password-$attempt" DB_MIGRATE_USER=monitor_migrate \
+      DB_MIGRATE_PASSWORD="$secret_password-migrate-$attempt" \
+      "$MESH_DIR/secrets/create-db-secret.sh" >"$work/secret.log" 2>&1 ||
       grep -qF "$secret_password" "$work/secret.log"; then
       secret_ok=0
     fi
   done
   stored="$(kubectl_ -n so1-fase2 get secret db-credentials -o 'jsonpath={.data.DB_PASSWORD}' | base64 -d)"
   keys="$(kubectl_ -n so1-fase2 get secret db-credentials -o 'jsonpath={.data}')"
-  if ((secret_ok)) && [[ "$stored" == "$secret_password-2" && "$keys" == *DB_HOST*DB_NAME*DB_PASSWORD*DB_PORT*DB_USER* ]]; then
-    pass "create-db-secret.sh creates and updates db-credentials without printing the password"
+  stored_migrate="$(kubectl_ -n so1-fase2 get secret db-migrate-credentials -o 'jsonpath={.data.DB_MIGRATE_PASSWORD}' | base64 -d)"
+  migrate_keys="$(kubectl_ -n so1-fase2 get secret db-migrate-credentials -o 'jsonpath={.data}')"
+  if ((secret_ok)) && [[ "$stored" == "$secret_password-2" && "$keys" == *DB_HOST*DB_NAME*DB_PASSWORD*DB_PORT*DB_USER* &&
+    "$keys" != *MIGRATE* && "$stored_migrate" == "$secret_password-migrate-2" &&
+    "$migrate_keys" == *DB_MIGRATE_PASSWORD*DB_MIGRATE_USER* ]]; then
+    pass "create-db-secret.sh creates and updates db-credentials and db-migrate-credentials without printing a password"
   else
     fail "create-db-secret.sh: $(cat "$work/secret.log")"
   fi

@@ -1,9 +1,8 @@
 """The definition of `metric_records`, the project's only table. The service never
 creates or alters tables: the Alembic migrations in migrations/versions/ do, and are
 generated from this model (`alembic revision --autogenerate`, then reviewed).
-tests/test_migrations.py fails when the migrations drift from this model or from
-contracts/schema.sql (a checked artifact of the migrations), and
-tests/test_model_matches_schema.py when this mapping drifts from that table."""
+tests/test_migrations.py fails when the migrations drift from this model, and
+tests/test_model_matches_schema.py when this mapping drifts from the migrated table."""
 from datetime import datetime
 from decimal import Decimal
 

@@ -1,7 +1,7 @@
 'use strict';
 // Sequelize over a mysql2 pool, and the model of `metric_records`: the same table as
 // route 1's SQLAlchemy model, which defines it through its Alembic migrations
-// (contracts/schema.sql is their checked artifact). The table is never created or
+// (the only way the table is made or changed). The table is never created or
 // altered from here (no sync()); src/schema-check.js compares this model with the
 // live table at start, and the route refuses to start when they disagree.
 const { Sequelize, DataTypes } = require('sequelize');

@@ -80,8 +80,10 @@ def cluster():
     if listeners.strip():
         pytest.fail("something still listens on 172.18.0.1:3307, most likely the MariaDB of an earlier"
                     f" `make cluster-up` (stop it: make down):\n{listeners}")
-    # A new cluster every run: no pod, restart count or row of an earlier run.
+    # A new cluster and database every run: no pod, restart count, table or row of an earlier run
+    # (the table is the migration Job's to make).
     shutil.rmtree(ENV["CLUSTER_DIR"], ignore_errors=True)
+    shutil.rmtree(ENV["MARIADB_DIR"], ignore_errors=True)
     try:
         up = run(SCRIPT, "up", timeout=UP_TIMEOUT_S, check=False)
         assert up.returncode == 0, f"local-cluster.sh up failed:\n{up.stdout}\n{up.stderr[-6000:]}"
@@ -157,6 +159,12 @@ def new_record():
     return record
 
 
+def serving(pods):
+    """All but the migration Job's pod, which ends Succeeded, never Ready
+    (test_the_migration_job_made_the_table checks it)."""
+    return [p for p in pods if p["metadata"]["labels"].get("app.kubernetes.io/name") != "db-migrate"]
+
+
 def test_node_is_ready(cluster):
     nodes = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
     assert [n["metadata"]["name"] for n in nodes] == ["so1-node"]
@@ -171,9 +179,19 @@ def test_every_pod_is_ready(cluster):
              for p in pods}
     assert {(NAMESPACE, "route1-python"), (NAMESPACE, "route2-node"), (NAMESPACE, "ws-server"),
             ("ingress-nginx", "ingress-nginx"), ("web-dashboard", "web-dashboard"), ("kube-system", "kube-dns")} <= names
-    for pod in pods:
+    for pod in serving(pods):
         ready = {c["type"]: c["status"] for c in pod["status"].get("conditions", [])}.get("Ready")
         assert ready == "True", f"{pod['metadata']['name']} is not Ready: {pod['status']}"
+
+
+def test_the_migration_job_made_the_table(cluster):
+    job = json.loads(kubectl("-n", NAMESPACE, "get", "job", "db-migrate", "-o", "json").stdout)
+    assert job["status"].get("succeeded") == 1, job["status"]
+    log = kubectl("-n", NAMESPACE, "logs", "job/db-migrate").stdout
+    # The database was new (the fixture removed it) and mariadb.sh made no table: the Job did.
+    assert "Running upgrade  -> 0001" in log, log
+    assert sql("SELECT version_num FROM alembic_version;\n").split() == ["0001"]
+    assert "metric_records" in sql("SHOW TABLES;\n").split()
 
 
 def test_pod_security_admission_refuses_a_privileged_pod(cluster):
@@ -268,7 +286,7 @@ def test_the_dashboard_served_from_the_cluster_shows_new_rows_live(cluster):
 
 def test_probes_still_pass_under_the_policies(cluster):
     pods = json.loads(kubectl("-n", NAMESPACE, "get", "pods", "-o", "json").stdout)["items"]
-    for pod in pods:
+    for pod in serving(pods):
         for status in pod["status"]["containerStatuses"]:
             assert status["ready"] and status["restartCount"] == 0, status
 

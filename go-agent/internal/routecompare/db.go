@@ -55,14 +55,14 @@ func CloseDB(db *gorm.DB) error {
 	return sqlDB.Close()
 }
 
-// MetricRecord maps the columns of contracts/schema.sql that the report reads.
+// MetricRecord maps the columns of metric_records (route1-python/route1/models.py) that the report reads.
 type MetricRecord struct {
 	ID         uint64 `gorm:"primaryKey"`
 	Route      string
 	ReceivedAt time.Time
 }
 
-// TableName is the table of contracts/schema.sql.
+// TableName is the table route 1's migrations create.
 func (MetricRecord) TableName() string { return "metric_records" }
 
 // CountByRoute counts rows per route received at or after since (zero time: all rows).
