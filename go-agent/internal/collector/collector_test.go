@@ -5,12 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const carnet = "202000000"
 
 func tree(name string) Config {
-	return Config{ProcRoot: filepath.Join("..", "..", "testdata", name), Carnet: carnet}
+	return Config{ProcRoot: filepath.Join("..", "..", "testdata", name), Carnet: carnet, Reads: NewReads(10 * time.Second)}
 }
 
 func TestModuleFilesWinOverProcfs(t *testing.T) {
