@@ -161,3 +161,33 @@ func TestRealModuleOutput(t *testing.T) {
 		t.Fatalf("%+v %+v %+v", cpu, ram, procs)
 	}
 }
+
+// The procfs fallback of each part, on this machine's /proc and on the fixture tree, with
+// the read deadline in place: run before and after a parser change to compare them.
+func BenchmarkProcfsFallback(b *testing.B) {
+	trees := []struct{ name, root string }{{"host", "/proc"}, {"fixture", tree("procfs").ProcRoot}}
+	parts := []struct {
+		name string
+		read func(Config) (string, error)
+	}{
+		{"cpu", func(c Config) (string, error) { _, src, err := ReadCPU(c); return src, err }},
+		{"ram", func(c Config) (string, error) { _, src, err := ReadRAM(c); return src, err }},
+		{"procesos", func(c Config) (string, error) { _, src, err := ReadProcs(c); return src, err }},
+	}
+	for _, tr := range trees {
+		c := Config{ProcRoot: tr.root, Carnet: carnet, Reads: NewReads(10 * time.Second)}
+		for _, part := range parts {
+			b.Run(tr.name+"/"+part.name, func(b *testing.B) {
+				for b.Loop() {
+					src, err := part.read(c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if src != SourceProcfs {
+						b.Skipf("%s is served by its module here", part.name)
+					}
+				}
+			})
+		}
+	}
+}
