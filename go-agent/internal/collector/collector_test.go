@@ -92,8 +92,10 @@ func TestBadFilesGiveClearErrors(t *testing.T) {
 		{"module-inconsistent", "inconsistent counters", "inconsistent figures", "states add up to 117"},
 		{"module-unreadable", "is a directory", "is a directory", "is a directory"},
 		{"procfs-empty", "no aggregate cpu line", "MemTotal missing", "malformed stat line"},
-		{"procfs-truncated", "want at least 8 counters", "MemAvailable missing", "malformed stat line"},
-		{"procfs-garbage", "cpu counter 3", "MemTotal", "malformed stat line"},
+		// meminfo is parsed by procfs, which rejects a malformed line wherever it is and
+		// names the bad value, not its key.
+		{"procfs-truncated", "want at least 8 counters", `Malformed line "MemAvai"`, "malformed stat line"},
+		{"procfs-garbage", "cpu counter 3", `parsing "lots"`, "malformed stat line"},
 		{"procfs-unreadable", "is a directory", "is a directory", "is a directory"},
 		{"procfs-badstate", "", "", "unknown process state '?'"},
 	}

@@ -110,6 +110,8 @@ func readInto(buf []byte, path string) ([]byte, error) {
 
 // ParseStatState returns the state letter of a /proc/[pid]/stat line: the first field
 // after the last ')' (the command name in parentheses may itself contain ") ").
+// Not procfs's Proc.Stat: it scans 42 fields and fails with EOF on a shorter line (the
+// fixtures' lines carry 22), and it took ~3.4x the time per process of this read and parse.
 func ParseStatState(path string, data []byte) (byte, error) {
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 || i+2 >= len(data) || data[i+1] != ' ' {
