@@ -391,9 +391,9 @@ func TestSnapshotServesStaleWhileRefreshingButNeverTooOld(t *testing.T) {
 }
 
 // A module file whose read blocks (a FIFO nobody writes to, as a stuck module's file
-// would) makes /api/metrics answer 503 naming it, once after the timeout and then at
-// once while that read is still stuck, without a second read; the other parts, /healthz
-// and /metrics keep answering.
+// would) makes /api/metrics answer 503 naming it: the requests that come while the read
+// runs share it and get the 503 at its deadline, later ones at once, and no second read
+// starts; the other parts, /healthz and /metrics keep answering.
 func TestHungFileAnswers503AndDoesNotPileUpReads(t *testing.T) {
 	root := copyTree(t, "procfs")
 	ram := filepath.Join(root, "ram_"+carnet)
@@ -414,8 +414,14 @@ func TestHungFileAnswers503AndDoesNotPileUpReads(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	if took := hung503(); took < timeout {
-		t.Fatalf("first read gave up after %s, before the %s timeout", took, timeout)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { hung503() })
+	}
+	wg.Wait()
+	if took := time.Since(start); took < timeout {
+		t.Fatalf("the read gave up after %s, before the %s timeout", took, timeout)
 	}
 	for range 5 {
 		if took := hung503(); took >= timeout {
@@ -454,6 +460,27 @@ func TestHungFileAnswers503AndDoesNotPileUpReads(t *testing.T) {
 	if rec := validRecord(t, mustGet(t, srv.URL+"/api/metrics")); rec.UsoRAM != 250 || rec.Fuente.RAM != "module" {
 		t.Fatalf("after release: %+v", rec)
 	}
+}
+
+// Requests that come while a read runs share it: under concurrency no request is refused.
+func TestConcurrentPerRequestReadsAllAnswer(t *testing.T) {
+	root := copyTree(t, "procfs")
+	srv, _ := startAgent(t, procConfig(root), 0, func() {
+		stat, _ := os.ReadFile(filepath.Join(root, "stat"))
+		write(t, filepath.Join(root, "stat"), strings.Replace(string(stat), "cpu  1000 ", "cpu  1100 ", 1))
+	})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			for range 10 {
+				if code, body := get(t, srv.URL+"/api/metrics"); code != http.StatusOK {
+					t.Errorf("%d %s", code, body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // A process whose stat blocks stops the scan: the 503 names that process's file, the
