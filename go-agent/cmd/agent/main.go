@@ -39,10 +39,11 @@ func serve(ctx context.Context, cfg agent.Config, listening func(addr string)) e
 	}
 	samplerCtx, stopSampler := context.WithCancel(context.Background())
 	defer stopSampler()
-	sampler := agent.NewCPUSampler(cfg.Collector(), cfg.CPUWindow)
+	col := cfg.Collector()
+	sampler := agent.NewCPUSampler(col, cfg.CPUWindow)
 	sampled := sampler.Start(samplerCtx)
 	srv := &http.Server{
-		Handler:           agent.NewServer(sampler, agent.NewSnapshotReader(cfg.Collector(), cfg.SnapshotTTL)).Handler(),
+		Handler:           agent.NewServer(sampler, agent.NewSnapshotReader(col, cfg.SnapshotTTL), col.Reads).Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}

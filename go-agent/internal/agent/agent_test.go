@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +22,14 @@ import (
 )
 
 const carnet = "202000000"
+
+// testReadTimeout is long enough that only a file that really blocks times out on a busy machine.
+const testReadTimeout = 10 * time.Second
+
+// procConfig reads the tree at root as an agent does, with reads of its own.
+func procConfig(root string) collector.Config {
+	return collector.Config{ProcRoot: root, Carnet: carnet, Reads: collector.NewReads(testReadTimeout)}
+}
 
 var recordSchema = func() *jsonschema.Schema {
 	sch, err := jsonschema.NewCompiler().Compile(filepath.Join("..", "..", "..", "contracts", "metric-record.schema.json"))
@@ -92,7 +101,7 @@ func startAgent(t *testing.T, cfg collector.Config, ttl time.Duration, advance f
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	srv := httptest.NewServer(NewServer(sampler, NewSnapshotReader(cfg, ttl)).Handler())
+	srv := httptest.NewServer(NewServer(sampler, NewSnapshotReader(cfg, ttl), cfg.Reads).Handler())
 	t.Cleanup(srv.Close)
 	return srv, sampler
 }
@@ -142,7 +151,7 @@ func validRecord(t *testing.T, body []byte) Record {
 
 func TestRecordFromModules(t *testing.T) {
 	root := copyTree(t, "module")
-	cfg := collector.Config{ProcRoot: root, Carnet: carnet}
+	cfg := procConfig(root)
 	srv, _ := startAgent(t, cfg, 0, func() {
 		// +100 s of CPU time of which 12.345 s busy: 12.35 % (the window's, not since boot's 25 %).
 		write(t, filepath.Join(root, "cpu_"+carnet),
@@ -164,7 +173,7 @@ func TestRecordFromModules(t *testing.T) {
 
 func TestRecordFromProcfsWithZombieAndStopped(t *testing.T) {
 	root := copyTree(t, "procfs")
-	cfg := collector.Config{ProcRoot: root, Carnet: carnet}
+	cfg := procConfig(root)
 	srv, _ := startAgent(t, cfg, 0, func() {
 		// +200 ticks, 50 busy (user +30, system +20), 150 idle: 25 %.
 		stat, _ := os.ReadFile(filepath.Join(root, "stat"))
@@ -187,7 +196,7 @@ func TestMixedSourcesAndPerRequestReads(t *testing.T) {
 	// Only the RAM module is loaded.
 	write(t, filepath.Join(root, "ram_"+carnet),
 		`{"total_ram":1000,"ram_libre":1048576,"uso_ram":250,"porcentaje_ram":25,"ram_disponible":786432000}`+"\n")
-	cfg := collector.Config{ProcRoot: root, Carnet: carnet}
+	cfg := procConfig(root)
 	srv, _ := startAgent(t, cfg, 0, func() {
 		stat, _ := os.ReadFile(filepath.Join(root, "stat"))
 		write(t, filepath.Join(root, "stat"), strings.Replace(string(stat), "cpu  1000 ", "cpu  1100 ", 1))
@@ -206,13 +215,13 @@ func TestMixedSourcesAndPerRequestReads(t *testing.T) {
 
 func TestSnapshotCacheSharesOneReading(t *testing.T) {
 	root := copyTree(t, "module")
-	r := NewSnapshotReader(collector.Config{ProcRoot: root, Carnet: carnet}, time.Hour)
+	r := NewSnapshotReader(procConfig(root), time.Hour)
 	first := r.Read()
 	writeRunningProcs(t, root, 1)
 	if second := r.Read(); second.Procs != first.Procs || second.At != first.At {
 		t.Fatalf("cached reading changed within its ttl: %+v vs %+v", second, first)
 	}
-	if fresh := NewSnapshotReader(collector.Config{ProcRoot: root, Carnet: carnet}, 0).Read(); fresh.Procs.Total != 1 {
+	if fresh := NewSnapshotReader(procConfig(root), 0).Read(); fresh.Procs.Total != 1 {
 		t.Fatalf("uncached read: %+v", fresh.Procs)
 	}
 }
@@ -228,14 +237,14 @@ func mustGet(t *testing.T, url string) []byte {
 
 func TestNotReadyBeforeFirstWindowAndWhenModulesRequired(t *testing.T) {
 	// No advance: the CPU counters never move, so there is no window yet.
-	srv, _ := startAgent(t, collector.Config{ProcRoot: copyTree(t, "module"), Carnet: carnet}, 0, nil)
+	srv, _ := startAgent(t, procConfig(copyTree(t, "module")), 0, nil)
 	code, body := get(t, srv.URL+"/api/metrics")
 	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), "first sampling window") {
 		t.Fatalf("want 503 before the first window, got %d %s", code, body)
 	}
 
 	root := copyTree(t, "procfs")
-	cfg := collector.Config{ProcRoot: root, Carnet: carnet, RequireModules: true}
+	cfg := collector.Config{ProcRoot: root, Carnet: carnet, RequireModules: true, Reads: collector.NewReads(testReadTimeout)}
 	srv, _ = startAgent(t, cfg, 0, nil)
 	code, body = get(t, srv.URL+"/readyz")
 	var ready struct {
@@ -258,7 +267,7 @@ func TestNotReadyBeforeFirstWindowAndWhenModulesRequired(t *testing.T) {
 
 func TestMalformedModuleGivesJSON503(t *testing.T) {
 	root := copyTree(t, filepath.Join("malformed", "module-truncated"))
-	srv, _ := startAgent(t, collector.Config{ProcRoot: root, Carnet: carnet}, 0, nil)
+	srv, _ := startAgent(t, procConfig(root), 0, nil)
 	for _, path := range []string{"/api/metrics", "/readyz"} {
 		code, body := get(t, srv.URL+path)
 		if code != http.StatusServiceUnavailable || !json.Valid(body) || !strings.Contains(string(body), "not a JSON object") {
@@ -272,7 +281,7 @@ func TestMalformedModuleGivesJSON503(t *testing.T) {
 
 func TestReadyAndPrometheusMetrics(t *testing.T) {
 	root := copyTree(t, "procfs")
-	srv, _ := startAgent(t, collector.Config{ProcRoot: root, Carnet: carnet}, DefaultSnapshotTTL, func() {
+	srv, _ := startAgent(t, procConfig(root), DefaultSnapshotTTL, func() {
 		stat, _ := os.ReadFile(filepath.Join(root, "stat"))
 		write(t, filepath.Join(root, "stat"), strings.Replace(string(stat), "cpu  1000 ", "cpu  1100 ", 1))
 	})
@@ -311,12 +320,13 @@ func TestReadyAndPrometheusMetrics(t *testing.T) {
 
 func TestParseConfig(t *testing.T) {
 	env := map[string]string{"AGENT_ADDR": "127.0.0.1:9", "AGENT_CARNET": "201900001", "AGENT_PROC_ROOT": "/proc",
-		"AGENT_REQUIRE_MODULES": "true", "AGENT_CPU_WINDOW": "250ms"}
+		"AGENT_REQUIRE_MODULES": "true", "AGENT_CPU_WINDOW": "250ms", "AGENT_PROC_READ_TIMEOUT": "750ms"}
 	cfg, err := ParseConfig([]string{"-carnet", "202100002", "-snapshot-ttl", "0"}, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Addr: "127.0.0.1:9", Carnet: "202100002", ProcRoot: "/proc", RequireModules: true, CPUWindow: 250 * time.Millisecond}
+	want := Config{Addr: "127.0.0.1:9", Carnet: "202100002", ProcRoot: "/proc", RequireModules: true, CPUWindow: 250 * time.Millisecond,
+		ReadTimeout: 750 * time.Millisecond}
 	if cfg != want {
 		t.Fatalf("got %+v want %+v", cfg, want)
 	}
@@ -324,7 +334,8 @@ func TestParseConfig(t *testing.T) {
 		t.Fatal(cfg.Collector().ModulePath("cpu"))
 	}
 	defaults, err := ParseConfig(nil, func(string) string { return "" })
-	if err != nil || defaults.Addr != ":8080" || defaults.Carnet != "202000000" || defaults.CPUWindow != time.Second || defaults.SnapshotTTL != DefaultSnapshotTTL {
+	if err != nil || defaults.Addr != ":8080" || defaults.Carnet != "202000000" || defaults.CPUWindow != time.Second || defaults.SnapshotTTL != DefaultSnapshotTTL ||
+		defaults.ReadTimeout != DefaultReadTimeout {
 		t.Fatalf("defaults %+v %v", defaults, err)
 	}
 	for i, bad := range []map[string]string{
@@ -335,6 +346,13 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("bad config %d accepted: %v", i, bad)
 		}
 	}
+	// A bad read timeout stops the agent with a message naming the variable.
+	for _, bad := range []string{"soon", "0", "-2s"} {
+		_, err := ParseConfig(nil, func(k string) string { return map[string]string{"AGENT_PROC_READ_TIMEOUT": bad}[k] })
+		if err == nil || !strings.Contains(err.Error(), "AGENT_PROC_READ_TIMEOUT") {
+			t.Errorf("AGENT_PROC_READ_TIMEOUT=%s: want an error naming the variable, got %v", bad, err)
+		}
+	}
 	if _, err := ParseConfig([]string{"-no-such-flag"}, func(string) string { return "" }); err == nil {
 		t.Error("unknown flag accepted")
 	}
@@ -343,7 +361,7 @@ func TestParseConfig(t *testing.T) {
 
 func TestSnapshotServesStaleWhileRefreshingButNeverTooOld(t *testing.T) {
 	root := copyTree(t, "module")
-	r := NewSnapshotReader(collector.Config{ProcRoot: root, Carnet: carnet}, time.Minute)
+	r := NewSnapshotReader(procConfig(root), time.Minute)
 	first := r.Read()
 	writeRunningProcs(t, root, 1)
 
@@ -370,4 +388,151 @@ func TestSnapshotServesStaleWhileRefreshingButNeverTooOld(t *testing.T) {
 	if s := r.Read(); s.Procs.Total != 2 || time.Since(s.At) > time.Minute {
 		t.Fatalf("too-old reading served: %+v", s)
 	}
+}
+
+// A module file whose read blocks (a FIFO nobody writes to, as a stuck module's file
+// would) makes /api/metrics answer 503 naming it: the requests that come while the read
+// runs share it and get the 503 at its deadline, later ones at once, and no second read
+// starts; the other parts, /healthz and /metrics keep answering.
+func TestHungFileAnswers503AndDoesNotPileUpReads(t *testing.T) {
+	root := copyTree(t, "procfs")
+	ram := filepath.Join(root, "ram_"+carnet)
+	mkfifo(t, ram)
+	const timeout = time.Second
+	cfg := collector.Config{ProcRoot: root, Carnet: carnet, Reads: collector.NewReads(timeout)}
+	srv, _ := startAgent(t, cfg, 0, func() {
+		stat, _ := os.ReadFile(filepath.Join(root, "stat"))
+		write(t, filepath.Join(root, "stat"), strings.Replace(string(stat), "cpu  1000 ", "cpu  1100 ", 1))
+	})
+	hung503 := func() time.Duration {
+		t.Helper()
+		start := time.Now()
+		code, body := get(t, srv.URL+"/api/metrics")
+		var answer struct{ Error string }
+		if err := json.Unmarshal(body, &answer); err != nil || code != http.StatusServiceUnavailable || !strings.Contains(answer.Error, ram) {
+			t.Fatalf("want 503 {\"error\"} naming %s, got %d %s", ram, code, body)
+		}
+		return time.Since(start)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { hung503() })
+	}
+	wg.Wait()
+	if took := time.Since(start); took < timeout {
+		t.Fatalf("the read gave up after %s, before the %s timeout", took, timeout)
+	}
+	for range 5 {
+		if took := hung503(); took >= timeout {
+			t.Fatalf("a read of the stuck file waited %s: want the 503 at once", took)
+		}
+	}
+	if code, _ := get(t, srv.URL+"/healthz"); code != http.StatusOK {
+		t.Fatalf("healthz %d", code)
+	}
+	code, body := get(t, srv.URL+"/readyz")
+	var ready struct{ Fuente map[string]struct{ Source, Error string } }
+	if err := json.Unmarshal(body, &ready); err != nil || code != http.StatusServiceUnavailable ||
+		!strings.Contains(ready.Fuente["ram"].Error, ram) || ready.Fuente["cpu"].Error != "" || ready.Fuente["procesos"].Error != "" {
+		t.Fatalf("readyz: want only ram failing, got %d %s", code, body)
+	}
+	metrics := string(mustGet(t, srv.URL+"/metrics"))
+	for _, line := range []string{
+		fmt.Sprintf(`agent_proc_read_timeouts_total{file=%q} 1`, ram), // one stuck read, however many requests
+		`agent_proc_reads_in_flight 1`,
+		`agent_source_up{part="procesos",source="procfs"} 1`,
+	} {
+		if !strings.Contains(metrics, line+"\n") {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
+
+	// Once the stuck read returns, the file is read again.
+	release(t, ram, `{"total_ram":1000,"ram_libre":1048576,"uso_ram":250,"porcentaje_ram":25,"ram_disponible":786432000}`+"\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for cfg.Reads.InFlight() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the released read never returned")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if rec := validRecord(t, mustGet(t, srv.URL+"/api/metrics")); rec.UsoRAM != 250 || rec.Fuente.RAM != "module" {
+		t.Fatalf("after release: %+v", rec)
+	}
+}
+
+// Requests that come while a read runs share it: under concurrency no request is refused.
+func TestConcurrentPerRequestReadsAllAnswer(t *testing.T) {
+	root := copyTree(t, "procfs")
+	srv, _ := startAgent(t, procConfig(root), 0, func() {
+		stat, _ := os.ReadFile(filepath.Join(root, "stat"))
+		write(t, filepath.Join(root, "stat"), strings.Replace(string(stat), "cpu  1000 ", "cpu  1100 ", 1))
+	})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			for range 10 {
+				if code, body := get(t, srv.URL+"/api/metrics"); code != http.StatusOK {
+					t.Errorf("%d %s", code, body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// A process whose stat blocks stops the scan: the 503 names that process's file, the
+// timeout is counted under the scan's label, and the CPU and RAM parts still answer.
+func TestHungProcessStatNamesTheFile(t *testing.T) {
+	root := copyTree(t, "procfs")
+	if err := os.Mkdir(filepath.Join(root, "500"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hung := filepath.Join(root, "500", "stat")
+	mkfifo(t, hung)
+	srv, _ := startAgent(t, collector.Config{ProcRoot: root, Carnet: carnet, Reads: collector.NewReads(300 * time.Millisecond)}, 0, nil)
+	for range 3 {
+		code, body := get(t, srv.URL+"/readyz")
+		var ready struct{ Fuente map[string]struct{ Source, Error string } }
+		if err := json.Unmarshal(body, &ready); err != nil || code != http.StatusServiceUnavailable ||
+			!strings.Contains(ready.Fuente["procesos"].Error, hung) || ready.Fuente["ram"].Error != "" {
+			t.Fatalf("readyz: want procesos failing on %s, got %d %s", hung, code, body)
+		}
+	}
+	metrics := string(mustGet(t, srv.URL+"/metrics"))
+	if line := fmt.Sprintf(`agent_proc_read_timeouts_total{file=%q} 1`, filepath.Join(root, "[pid]", "stat")); !strings.Contains(metrics, line+"\n") {
+		t.Errorf("/metrics lacks %q", line)
+	}
+}
+
+// mkfifo replaces path with a FIFO nobody writes to: opening it for reading blocks, as a
+// read of a stuck /proc file does. Cleanup lets a read still blocked on it return.
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Fails with ENXIO when no read is blocked on it any more: nothing to release then.
+		if fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			syscall.Close(fd)
+		}
+	})
+}
+
+// release puts a regular file with content at path, in place of the FIFO there, and lets
+// the read blocked on the FIFO return (it gets end of file).
+func release(t *testing.T, path, content string) {
+	t.Helper()
+	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatalf("no read blocked on %s: %v", path, err)
+	}
+	write(t, path, content)
+	syscall.Close(fd)
 }

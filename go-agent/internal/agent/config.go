@@ -19,19 +19,25 @@ type Config struct {
 	RequireModules bool
 	CPUWindow      time.Duration
 	SnapshotTTL    time.Duration
+	ReadTimeout    time.Duration
 }
 
 // DefaultSnapshotTTL keeps RAM and process readings for this long; see README "Per-request reads".
 const DefaultSnapshotTTL = 100 * time.Millisecond
 
-// Collector returns the collectors' part of the configuration.
+// DefaultReadTimeout bounds one read of a proc file (or one process scan).
+const DefaultReadTimeout = 2 * time.Second
+
+// Collector returns the collectors' part of the configuration, with reads of its own
+// (one-read-in-flight per file and the timeout counters): call it once per agent.
 func (c Config) Collector() collector.Config {
-	return collector.Config{ProcRoot: c.ProcRoot, Carnet: c.Carnet, RequireModules: c.RequireModules}
+	return collector.Config{ProcRoot: c.ProcRoot, Carnet: c.Carnet, RequireModules: c.RequireModules,
+		Reads: collector.NewReads(c.ReadTimeout)}
 }
 
 func (c Config) String() string {
-	return fmt.Sprintf("addr=%s carnet=%s proc_root=%s require_modules=%t cpu_window=%s snapshot_ttl=%s",
-		c.Addr, c.Carnet, c.ProcRoot, c.RequireModules, c.CPUWindow, c.SnapshotTTL)
+	return fmt.Sprintf("addr=%s carnet=%s proc_root=%s require_modules=%t cpu_window=%s snapshot_ttl=%s proc_read_timeout=%s",
+		c.Addr, c.Carnet, c.ProcRoot, c.RequireModules, c.CPUWindow, c.SnapshotTTL, c.ReadTimeout)
 }
 
 // ParseConfig reads env (getenv) then flags (args, without the program name).
@@ -64,6 +70,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		RequireModules: envBool("AGENT_REQUIRE_MODULES"),
 		CPUWindow:      envDuration("AGENT_CPU_WINDOW", time.Second),
 		SnapshotTTL:    envDuration("AGENT_SNAPSHOT_TTL", DefaultSnapshotTTL),
+		ReadTimeout:    envDuration("AGENT_PROC_READ_TIMEOUT", DefaultReadTimeout),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
@@ -75,6 +82,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.RequireModules, "require-modules", c.RequireModules, "no procfs fallback (AGENT_REQUIRE_MODULES)")
 	fs.DurationVar(&c.CPUWindow, "cpu-window", c.CPUWindow, "CPU sampling window (AGENT_CPU_WINDOW)")
 	fs.DurationVar(&c.SnapshotTTL, "snapshot-ttl", c.SnapshotTTL, "RAM/process reading cache, 0 = read per request (AGENT_SNAPSHOT_TTL)")
+	fs.DurationVar(&c.ReadTimeout, "proc-read-timeout", c.ReadTimeout, "deadline of one proc file read (AGENT_PROC_READ_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -83,6 +91,8 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("cpu window %s too short (min 10ms)", c.CPUWindow)
 	case c.SnapshotTTL < 0:
 		return Config{}, fmt.Errorf("snapshot ttl %s negative", c.SnapshotTTL)
+	case c.ReadTimeout <= 0:
+		return Config{}, fmt.Errorf("AGENT_PROC_READ_TIMEOUT (-proc-read-timeout) %s: must be positive", c.ReadTimeout)
 	case c.Carnet == "":
 		return Config{}, errors.New("carnet is empty")
 	}

@@ -9,19 +9,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"so1fase2/go-agent/internal/collector"
 )
 
 // Server holds the agent's sources and its HTTP handler.
 type Server struct {
 	cpu      *CPUSampler
 	snapshot *SnapshotReader
+	reads    *collector.Reads
 	registry *prometheus.Registry
 	requests *prometheus.HistogramVec
 }
 
-// NewServer wires the sources into a gin engine.
-func NewServer(cpu *CPUSampler, snapshot *SnapshotReader) *Server {
-	s := &Server{cpu: cpu, snapshot: snapshot, registry: prometheus.NewRegistry()}
+// NewServer wires the sources, and the reads they share, into a gin engine.
+func NewServer(cpu *CPUSampler, snapshot *SnapshotReader, reads *collector.Reads) *Server {
+	s := &Server{cpu: cpu, snapshot: snapshot, reads: reads, registry: prometheus.NewRegistry()}
 	s.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "agent_http_request_duration_seconds",
 		Help:    "HTTP requests served by the agent, by path, method and status.",
@@ -106,10 +109,13 @@ var (
 	descRAMPct   = prometheus.NewDesc("agent_ram_used_percent", "RAM in use, percent of total.", []string{"source"}, nil)
 	descProcs    = prometheus.NewDesc("agent_processes", "Processes by state.", []string{"source", "state"}, nil)
 	descUp       = prometheus.NewDesc("agent_source_up", "1 when the part could be read.", []string{"part", "source"}, nil)
+	descTimeouts = prometheus.NewDesc("agent_proc_read_timeouts_total",
+		"Reads of a proc file (or process scans, file=<root>/[pid]/stat) that exceeded AGENT_PROC_READ_TIMEOUT.", []string{"file"}, nil)
+	descInFlight = prometheus.NewDesc("agent_proc_reads_in_flight", "Proc file reads not returned yet, stuck ones included.", nil, nil)
 )
 
 func (g *gaugeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCPU, descRAMTotal, descRAMUsed, descRAMFree, descRAMPct, descProcs, descUp} {
+	for _, d := range []*prometheus.Desc{descCPU, descRAMTotal, descRAMUsed, descRAMFree, descRAMPct, descProcs, descUp, descTimeouts, descInFlight} {
 		ch <- d
 	}
 }
@@ -127,6 +133,10 @@ func (g *gaugeCollector) Collect(ch chan<- prometheus.Metric) {
 	up("cpu", cpu.Source, cpu.Err)
 	up("ram", snap.RAMSource, snap.RAMErr)
 	up("procesos", snap.ProcsSource, snap.ProcsErr)
+	for file, n := range g.s.reads.Timeouts() {
+		ch <- prometheus.MustNewConstMetric(descTimeouts, prometheus.CounterValue, float64(n), file)
+	}
+	ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(g.s.reads.InFlight()))
 	if cpu.Err == nil {
 		ch <- prometheus.MustNewConstMetric(descCPU, prometheus.GaugeValue, cpu.BusyPercent, cpu.Source)
 	}

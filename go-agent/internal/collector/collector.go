@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 )
 
 // Source names, as shown in the record's "fuente" and at /readyz.
@@ -23,11 +24,12 @@ const (
 // ErrModuleRequired is returned when a module file is missing and fallback is off.
 var ErrModuleRequired = errors.New("module file missing and AGENT_REQUIRE_MODULES=true")
 
-// Config locates the files every collector reads.
+// Config locates the files every collector reads and holds the deadline of every read.
 type Config struct {
 	ProcRoot       string // "/proc", or "/host/proc" in a container
 	Carnet         string
 	RequireModules bool
+	Reads          *Reads // shared by every collector of one agent
 }
 
 // ModulePath returns the path of the module file for name ("cpu", "ram", "procesos").
@@ -42,7 +44,7 @@ func readSource[T any](c Config, name string, parseModule func(path string, data
 	fallback func() (T, error)) (T, string, error) {
 	var zero T
 	path := c.ModulePath(name)
-	data, err := os.ReadFile(path)
+	data, err := c.readFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && c.RequireModules:
 		return zero, SourceModule, fmt.Errorf("%s: %w", path, ErrModuleRequired)
@@ -60,13 +62,18 @@ func readSource[T any](c Config, name string, parseModule func(path string, data
 func procFile[T any](c Config, name string, parse func(path string, data []byte) (T, error)) func() (T, error) {
 	return func() (T, error) {
 		path := filepath.Join(c.ProcRoot, name)
-		data, err := os.ReadFile(path)
+		data, err := c.readFile(path)
 		if err != nil {
 			var zero T
 			return zero, err
 		}
 		return parse(path, data)
 	}
+}
+
+// readFile reads one whole file under the read deadline.
+func (c Config) readFile(path string) ([]byte, error) {
+	return guardedRead(c.Reads, path, func(*atomic.Pointer[string]) ([]byte, error) { return os.ReadFile(path) })
 }
 
 // decodeModule decodes one module line into a T, rejecting empty or truncated files,

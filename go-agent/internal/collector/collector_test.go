@@ -5,12 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const carnet = "202000000"
 
 func tree(name string) Config {
-	return Config{ProcRoot: filepath.Join("..", "..", "testdata", name), Carnet: carnet}
+	return Config{ProcRoot: filepath.Join("..", "..", "testdata", name), Carnet: carnet, Reads: NewReads(10 * time.Second)}
 }
 
 func TestModuleFilesWinOverProcfs(t *testing.T) {
@@ -91,8 +92,10 @@ func TestBadFilesGiveClearErrors(t *testing.T) {
 		{"module-inconsistent", "inconsistent counters", "inconsistent figures", "states add up to 117"},
 		{"module-unreadable", "is a directory", "is a directory", "is a directory"},
 		{"procfs-empty", "no aggregate cpu line", "MemTotal missing", "malformed stat line"},
-		{"procfs-truncated", "want at least 8 counters", "MemAvailable missing", "malformed stat line"},
-		{"procfs-garbage", "cpu counter 3", "MemTotal", "malformed stat line"},
+		// meminfo is parsed by procfs, which rejects a malformed line wherever it is and
+		// names the bad value, not its key.
+		{"procfs-truncated", "want at least 8 counters", `Malformed line "MemAvai"`, "malformed stat line"},
+		{"procfs-garbage", "cpu counter 3", `parsing "lots"`, "malformed stat line"},
 		{"procfs-unreadable", "is a directory", "is a directory", "is a directory"},
 		{"procfs-badstate", "", "", "unknown process state '?'"},
 	}
@@ -158,5 +161,35 @@ func TestRealModuleOutput(t *testing.T) {
 	}
 	if cpu.CPUs != 2 || cpu.Busy != 4984000000 || ram.TotalMiB != 203 || ram.UsedPercent != 11.97 || procs.Zombie != 3 || procs.Stopped != 2 {
 		t.Fatalf("%+v %+v %+v", cpu, ram, procs)
+	}
+}
+
+// The procfs fallback of each part, on this machine's /proc and on the fixture tree, with
+// the read deadline in place: run before and after a parser change to compare them.
+func BenchmarkProcfsFallback(b *testing.B) {
+	trees := []struct{ name, root string }{{"host", "/proc"}, {"fixture", tree("procfs").ProcRoot}}
+	parts := []struct {
+		name string
+		read func(Config) (string, error)
+	}{
+		{"cpu", func(c Config) (string, error) { _, src, err := ReadCPU(c); return src, err }},
+		{"ram", func(c Config) (string, error) { _, src, err := ReadRAM(c); return src, err }},
+		{"procesos", func(c Config) (string, error) { _, src, err := ReadProcs(c); return src, err }},
+	}
+	for _, tr := range trees {
+		c := Config{ProcRoot: tr.root, Carnet: carnet, Reads: NewReads(10 * time.Second)}
+		for _, part := range parts {
+			b.Run(tr.name+"/"+part.name, func(b *testing.B) {
+				for b.Loop() {
+					src, err := part.read(c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if src != SourceProcfs {
+						b.Skipf("%s is served by its module here", part.name)
+					}
+				}
+			})
+		}
 	}
 }

@@ -39,6 +39,9 @@ func ParseCPUModule(path string, data []byte) (CPUTimes, error) {
 }
 
 // ParseProcStat parses the aggregate "cpu" line of /proc/stat and counts the cpuN lines.
+// Not procfs's FS.Stat: it reads a cpu line with missing counters as zeros (the truncated
+// fixture "cpu  1000 20 300" gives idle 0, i.e. 100 % busy), cannot tell a missing
+// aggregate line from an all-zero one, and hands the ticks back as float seconds.
 func ParseProcStat(path string, data []byte) (CPUTimes, error) {
 	var t CPUTimes
 	found := false

@@ -1,11 +1,12 @@
 package collector
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/prometheus/procfs"
 )
 
 // RAM is the module's RAM reading, in the record's units.
@@ -19,7 +20,7 @@ type RAM struct {
 
 // ReadRAM reads the RAM figures and says which source served them.
 func ReadRAM(c Config) (RAM, string, error) {
-	return readSource(c, "ram", ParseRAMModule, procFile(c, "meminfo", ParseMeminfo))
+	return readSource(c, "ram", ParseRAMModule, func() (RAM, error) { return readMeminfo(c) })
 }
 
 // ParseRAMModule parses the ram module's JSON line.
@@ -35,37 +36,32 @@ func ParseRAMModule(path string, data []byte) (RAM, error) {
 	return r, nil
 }
 
-// ParseMeminfo derives the module's figures from /proc/meminfo:
+// readMeminfo derives the module's figures from /proc/meminfo, as parsed by procfs:
 // used = MemTotal - MemAvailable (page cache is not used memory), free = MemFree.
-func ParseMeminfo(path string, data []byte) (RAM, error) {
-	want := map[string]uint64{"MemTotal": 0, "MemFree": 0, "MemAvailable": 0}
-	found := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		key, rest, ok := strings.Cut(sc.Text(), ":")
-		if _, wanted := want[key]; !ok || !wanted {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) != 2 || fields[1] != "kB" {
-			return RAM{}, fmt.Errorf("%s: %s: want \"<n> kB\", got %q", path, key, strings.TrimSpace(rest))
-		}
-		kb, err := strconv.ParseUint(fields[0], 10, 64)
+func readMeminfo(c Config) (RAM, error) {
+	path := filepath.Join(c.ProcRoot, "meminfo")
+	m, err := guardedRead(c.Reads, path, func(*atomic.Pointer[string]) (procfs.Meminfo, error) {
+		fs, err := procfs.NewFS(c.ProcRoot)
 		if err != nil {
-			return RAM{}, fmt.Errorf("%s: %s: %w", path, key, err)
+			return procfs.Meminfo{}, err
 		}
-		want[key] = kb * 1024
-		found[key] = true
+		return fs.Meminfo()
+	})
+	switch {
+	case errors.Is(err, procfs.ErrFileParse):
+		return RAM{}, fmt.Errorf("%s: %w", path, err) // procfs's parse errors do not name the file
+	case err != nil:
+		return RAM{}, err // open, read or timeout: names the file already
 	}
-	if err := sc.Err(); err != nil {
-		return RAM{}, fmt.Errorf("%s: %w", path, err)
-	}
-	for _, key := range []string{"MemTotal", "MemFree", "MemAvailable"} {
-		if !found[key] {
-			return RAM{}, fmt.Errorf("%s: %s missing", path, key)
+	for _, field := range []struct {
+		key   string
+		bytes *uint64
+	}{{"MemTotal", m.MemTotalBytes}, {"MemFree", m.MemFreeBytes}, {"MemAvailable", m.MemAvailableBytes}} {
+		if field.bytes == nil {
+			return RAM{}, fmt.Errorf("%s: %s missing", path, field.key)
 		}
 	}
-	total, avail := want["MemTotal"], want["MemAvailable"]
+	total, avail := *m.MemTotalBytes, *m.MemAvailableBytes
 	if total == 0 {
 		return RAM{}, fmt.Errorf("%s: MemTotal is 0", path)
 	}
@@ -75,7 +71,7 @@ func ParseMeminfo(path string, data []byte) (RAM, error) {
 	const mib = 1 << 20
 	r := RAM{
 		TotalMiB:       total / mib,
-		FreeBytes:      want["MemFree"],
+		FreeBytes:      *m.MemFreeBytes,
 		UsedMiB:        (total - avail) / mib,
 		AvailableBytes: avail,
 	}
