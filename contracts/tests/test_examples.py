@@ -45,12 +45,12 @@ RECORD_VALIDATOR = ContractValidator(RECORD_SCHEMA)
 BODY_VALIDATOR = ContractValidator(BODY_SCHEMA, registry=REGISTRY)
 
 
-# At most one problem per field: the first of these that fails (ingest-api.yaml, step 5).
+# At most one problem per field: the first of these that fails (ingest-api.yaml, rule 7).
 KEYWORD_ORDER = ["type", "minimum", "maximum", "pattern"]
 
 
 def record_problems(record, pointer):
-    """The rules of ingest-api.yaml, step 5, for one record."""
+    """The rules of ingest-api.yaml, rule 7, for one record."""
     if not isinstance(record, dict):
         return [{"field": pointer, "problem": "type"}]
     found = []

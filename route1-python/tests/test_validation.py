@@ -60,7 +60,7 @@ RANK = {"required": 0, "type": 0, "minimum": 1, "maximum": 1, "pattern": 2}
 
 
 def one_problem_per_field(problems):
-    """The contract (step 5) gives a field at most one problem, the first of
+    """The contract (rule 7) gives a field at most one problem, the first of
     type, minimum/maximum, pattern; the reference's jsonschema reports both
     `type` and `minimum` for -0.5 in an integer field, so it is reduced here."""
     best = {}

@@ -3,6 +3,7 @@
 // the contract's error shape on every failure, X-Route on every response.
 const express = require('express');
 const { DatabaseUnavailableError } = require('./store');
+const { LimitExceededError, checkLimits } = require('./jsontext');
 
 const ROUTE = 'node';
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -75,9 +76,12 @@ function createApp({ validateBody, store, metrics, logger }) {
   app.post('/api/metrics', requireJson, readBody, async (req, res) => {
     let body;
     try {
-      body = JSON.parse(utf8.decode(req.body ?? new Uint8Array(0)));
-    } catch {
+      const text = utf8.decode(req.body ?? new Uint8Array(0));
+      checkLimits(text);
+      body = JSON.parse(text);
+    } catch (error) {
       metrics.countRecords('rejected', 1);
+      if (error instanceof LimitExceededError) return sendError(res, 400, error.code, error.message);
       return sendError(res, 400, 'malformed_json', 'The body is not valid JSON.');
     }
     const { records, problems } = validateBody(body);

@@ -9,10 +9,13 @@ import re
 import uuid
 
 import pytest
+import yaml
 
 from conftest import CONTRACTS
 
 MIB = 1024 * 1024
+JSON_LIMITS = yaml.safe_load((CONTRACTS / "ingest-api.yaml").read_text())["x-json-limits"]
+MAX_DEPTH, MAX_NUMBER_LENGTH = JSON_LIMITS["maxDepth"], JSON_LIMITS["maxNumberLength"]
 EXPECTED = json.loads((CONTRACTS / "examples/invalid-expected.json").read_text())
 VALID = sorted(p.name for p in (CONTRACTS / "examples/valid").glob("*.json"))
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -149,14 +152,52 @@ def test_exactly_1_mib(routes):
     assert status == 201
 
 
-@pytest.mark.parametrize("depth", [900, 5_000, 400_000])
-def test_deep_nesting_is_json(routes, depth):
-    """RFC 8259 sets no depth limit; a parser's own limit must not change the answer."""
-    status, body = assert_same(both(routes, post_bytes(b"[" * depth + b"]" * depth)))
-    assert (status, body["problems"]) == (422, [{"field": "/0", "problem": "type"}])
-    extra = json.dumps(record())[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
-    assert assert_same(both(routes, post_per_route(extra)))[0] == 201
-    assert assert_same(both(routes, post_bytes(b"[" * depth)))[0] == 400
+def with_extra(raw_value):
+    """A valid record whose extra field `extra` is the given JSON text."""
+    return json.dumps(record())[:-1] + ', "extra": ' + raw_value + "}"
+
+
+def test_nesting_up_to_the_limit_is_stored(routes):
+    # The record is level 1, so its extra field may open MAX_DEPTH - 1 more.
+    inner = MAX_DEPTH - 1
+    assert assert_same(both(routes, post_per_route(with_extra("[" * inner + "]" * inner))))[0] == 201
+    assert assert_same(both(routes, post_per_route(with_extra('"' + "[" * 1000 + '"'))))[0] == 201
+
+
+@pytest.mark.parametrize("name,text", [
+    ("one-level-too-deep", with_extra("[" * MAX_DEPTH + "]" * MAX_DEPTH)),
+    ("objects-too-deep", with_extra('{"a":' * MAX_DEPTH + "1" + "}" * MAX_DEPTH)),
+    ("a-mib-of-brackets", "[" * MIB),
+    ("balanced-400000", "[" * 400_000 + "]" * 400_000),
+    ("malformed-after-the-depth", "[" * (MAX_DEPTH + 1) + "x"),
+    ("deep-and-a-long-number", "[" * (MAX_DEPTH + 1) + "1" * (MAX_NUMBER_LENGTH + 1)),
+])
+def test_nesting_beyond_the_limit(routes, name, text):
+    status, body = assert_same(both(routes, post_per_route(text)))
+    assert (status, body["error"]) == (400, "nesting_too_deep")
+
+
+def test_numbers_up_to_the_limit_are_stored(routes):
+    for value in ("1" * MAX_NUMBER_LENGTH, "0." + "5" * (MAX_NUMBER_LENGTH - 2), '"' + "9" * 5000 + '"'):
+        assert assert_same(both(routes, post_per_route(with_extra(value))))[0] == 201, value
+
+
+@pytest.mark.parametrize("name,text", [
+    ("one-digit-too-many", with_extra("1" * (MAX_NUMBER_LENGTH + 1))),
+    ("integer-of-5000-digits", with_extra("7" * 5000)),
+    ("long-exponent", with_extra("1e" + "0" * MAX_NUMBER_LENGTH)),
+    ("malformed-number-run", "[" + "1-" * MAX_NUMBER_LENGTH + "]"),
+    ("a-long-number-after-a-string", '["' + "1" * 100 + '"' + "," + "2" * (MAX_NUMBER_LENGTH + 1) + "]"),
+])
+def test_numbers_beyond_the_limit(routes, name, text):
+    status, body = assert_same(both(routes, post_per_route(text)))
+    assert (status, body["error"]) == (400, "number_too_long")
+
+
+def test_escaped_quotes_do_not_end_a_string(routes):
+    # Everything after the escaped quote is still inside the string: no nesting, no number.
+    text = with_extra('"\\\"' + "[" * 100 + "1" * 100 + '"')
+    assert assert_same(both(routes, post_per_route(text)))[0] == 201
 
 
 def test_order_of_checks(routes):
