@@ -160,10 +160,12 @@ def create_app(settings=None):
             up, reason = await in_db_thread(storage.database_answers, engine)
         except storage.DatabaseUnavailable as error:
             up, reason = False, str(error)
+        metrics.DATABASE_UP.set(1 if up else 0)
+        # Ready either way: a route whose database is down stays in rotation and answers
+        # the contract's 503 with Retry-After itself, so that no balancer is left without one.
         if up:
             return json_response(200, {"status": "ok", "database": "up"})
-        return json_response(503, {"status": "unavailable", "database": "down", "reason": reason},
-                             headers={"Retry-After": RETRY_AFTER_S})
+        return json_response(200, {"status": "ok", "database": "down", "reason": reason})
 
     @app.get("/metrics")
     async def prometheus_metrics():

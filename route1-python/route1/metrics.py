@@ -3,7 +3,7 @@ workers, prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set
 by the launcher before any worker starts) sums the workers' values."""
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import multiprocess
 
@@ -30,6 +30,11 @@ def request_duration(method, path, status):
         child = _DURATION_CHILDREN[key] = REQUEST_DURATION.labels(ROUTE_NAME, method, path, status)
     return child
 
+
+# Set by every /readyz check; with several workers, the newest check's value.
+DATABASE_UP = Gauge(
+    "ingest_database_up", "1 when the route's last readiness check reached the database, else 0.",
+    ["route"], multiprocess_mode="mostrecent").labels(ROUTE_NAME)
 
 STORED = RECORDS.labels(ROUTE_NAME, "stored")
 DUPLICATE = RECORDS.labels(ROUTE_NAME, "duplicate")

@@ -40,8 +40,9 @@ def test_database_killed_mid_run_then_back(service, database):
             assert elapsed < ANSWER_BUDGET_S
             assert int(refused.headers["retry-after"]) >= 1
             assert refused.json()["error"] == "database_unavailable"
-            not_ready = http.get("/readyz")
-            assert not_ready.status_code == 503 and not_ready.json()["database"] == "down"
+            still_ready = http.get("/readyz")
+            assert still_ready.status_code == 200 and still_ready.json()["database"] == "down", still_ready.text
+            assert 'ingest_database_up{route="python"} 0.0' in http.get("/metrics").text
             assert http.get("/healthz").status_code == 200
             time.sleep(0.5)
             database.script("up")
@@ -52,7 +53,8 @@ def test_database_killed_mid_run_then_back(service, database):
                     break
                 assert time.monotonic() < deadline, "the route did not recover"
                 time.sleep(0.1)
-            assert http.get("/readyz").status_code == 200
+            assert http.get("/readyz").json() == {"status": "ok", "database": "up"}
+            assert 'ingest_database_up{route="python"} 1.0' in http.get("/metrics").text
         time.sleep(0.3)
     finally:
         stop.set()
@@ -118,7 +120,8 @@ def test_a_hung_database_gets_503_within_2_s_and_no_hang(service, database):
                 thread.join()
             assert [response.status_code for _, response, _ in answers] == [503] * 40
             assert max(elapsed for _, _, elapsed in answers) < ANSWER_BUDGET_S
-            assert http.get("/readyz").status_code == 503
+            frozen = http.get("/readyz")
+            assert (frozen.status_code, frozen.json()["database"]) == (200, "down"), frozen.text
         finally:
             os.kill(pid, signal.SIGCONT)
         deadline = time.monotonic() + 20

@@ -50,12 +50,16 @@ function createApp({ validateBody, store, metrics, logger }) {
   app.get('/healthz', (req, res) => res.json({ status: 'ok' }));
 
   app.get('/readyz', async (req, res) => {
+    // Ready either way: a route whose database is down stays in rotation and answers
+    // the contract's 503 with Retry-After itself, so that no balancer is left without one.
     try {
       await store.ping();
+      metrics.setDatabaseUp(true);
       res.json({ status: 'ok', database: 'up' });
     } catch (error) {
       if (!(error instanceof DatabaseUnavailableError)) throw error;
-      sendUnavailable(res, { status: 'unavailable', database: 'down', reason: error.cause.message });
+      metrics.setDatabaseUp(false);
+      res.json({ status: 'ok', database: 'down', reason: error.cause.message });
     }
   });
 

@@ -20,6 +20,13 @@ function createMetrics(route) {
     labelNames: ['route', 'outcome'],
     registers: [registry],
   });
+  // Set by every /readyz check.
+  const databaseUp = new client.Gauge({
+    name: 'ingest_database_up',
+    help: "1 when the route's last readiness check reached the database, else 0.",
+    labelNames: ['route'],
+    registers: [registry],
+  }).labels({ route });
   // Every outcome is exported from the start, so rates exist before the first event.
   const outcome = {};
   for (const name of ['stored', 'duplicate', 'rejected']) {
@@ -30,6 +37,9 @@ function createMetrics(route) {
     registry,
     observeRequest(method, path, status, seconds) {
       requestDuration.observe({ route, method, path, status: String(status) }, seconds);
+    },
+    setDatabaseUp(up) {
+      databaseUp.set(up ? 1 : 0);
     },
     countRecords(name, count) {
       if (count > 0) outcome[name].inc(count);

@@ -178,7 +178,9 @@ test('the database unreachable at start: the route listens (503), then compares 
     assert.ok(route.logs.some((entry) => entry.level === 40 && /^database unavailable/.test(entry.msg)), JSON.stringify(route.logs));
     const unavailable = await post(`http://127.0.0.1:${result.listening}`, { ...VALID, id: newId() });
     assert.equal(unavailable.status, 503, unavailable.text);
-    assert.equal((await fetch(`http://127.0.0.1:${result.listening}/readyz`)).status, 503);
+    const ready = await fetch(`http://127.0.0.1:${result.listening}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.equal((await ready.json()).database, 'down');
     door.open = true;
     // The background comparison runs every 2 s; it finds the dropped column and stops the route.
     const code = await Promise.race([route.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), EXIT_DEADLINE_MS))]);
