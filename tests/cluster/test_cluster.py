@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -312,8 +313,20 @@ def test_a_database_stopped_for_10_s_mid_replay_loses_nothing(cluster):
             time.sleep(0.2)
         run(mariadb, "down")
         stopped_at = time.monotonic()
-        time.sleep(10)
+        # Two failed readiness probes 5 s apart would have taken a route out of service by now.
+        time.sleep(11)
         assert replay.poll() is None, "the replay was over before the database came back: nothing was tested"
+        routes = json.loads(kubectl("-n", NAMESPACE, "get", "pods", "-l", "app.kubernetes.io/component=ingest",
+                                    "-o", "json").stdout)["items"]
+        assert len(routes) == 2, [pod["metadata"]["name"] for pod in routes]
+        for pod in routes:
+            conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+            assert conditions["Ready"] == "True", f"{pod['metadata']['name']} left service with the database down"
+        # So the entry point still has both routes, and a client gets their 503, not a gateway's 502.
+        for _ in range(4):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                post_through_entry(new_record())
+            assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "2", refused.value.headers
         run(mariadb, "up", timeout=120)
         output, _ = replay.communicate(timeout=300)
     finally:
