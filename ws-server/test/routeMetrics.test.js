@@ -1,0 +1,47 @@
+// The routes' /metrics (both client libraries' formats) reduced to
+// routecompare's figures, checked against figures worked out by hand.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { histogramQuantile, parseRouteMetrics, scrapeDelta } from '../src/routeMetrics.js';
+import { NODE_TEXT, PYTHON_TEXT } from './routeMetricsFixtures.js';
+
+const close = (actual, expected) => assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} vs ${expected}`);
+
+test('route 1 (prometheus_client): POST /api/metrics of every status, 2xx, stored, summed buckets', async () => {
+  const scrape = await parseRouteMetrics(PYTHON_TEXT);
+  assert.equal(scrape.requests, 12);
+  assert.equal(scrape.success, 10);
+  assert.equal(scrape.stored, 10);
+  assert.deepEqual(scrape.buckets.slice(0, 5), [
+    { upperMs: 1, count: 1 }, { upperMs: 2.5, count: 4 }, { upperMs: 5, count: 8 }, { upperMs: 10, count: 11 }, { upperMs: 25, count: 12 },
+  ]);
+  assert.deepEqual(scrape.buckets.at(-1), { upperMs: Infinity, count: 12 });
+  // rank 6 between 2.5 ms (4) and 5 ms (8); rank 11.4 and 11.88 between 10 ms (11) and 25 ms (12).
+  close(histogramQuantile(0.5, scrape.buckets), 3.75);
+  close(histogramQuantile(0.95, scrape.buckets), 16);
+  close(histogramQuantile(0.99, scrape.buckets), 23.2);
+});
+
+test('route 2 (prom-client): a rank in the +Inf bucket gives the highest finite bound', async () => {
+  const scrape = await parseRouteMetrics(NODE_TEXT);
+  assert.deepEqual([scrape.requests, scrape.success, scrape.stored], [7, 7, 7]);
+  close(histogramQuantile(0.5, scrape.buckets), 13.75); // rank 3.5 between 10 ms (3) and 25 ms (5)
+  assert.equal(histogramQuantile(0.99, scrape.buckets), 5000);
+});
+
+test('no request: no percentile; the delta of two scrapes is the traffic between them', async () => {
+  const idle = await parseRouteMetrics(NODE_TEXT.replace(/ [0-9.]+$/gm, ' 0'));
+  assert.equal(idle.requests, 0);
+  assert.equal(histogramQuantile(0.95, idle.buckets), null);
+  assert.equal(histogramQuantile(0.95, []), null);
+  const later = await parseRouteMetrics(NODE_TEXT);
+  const delta = scrapeDelta(later, idle);
+  assert.deepEqual([delta.requests, delta.success, delta.stored], [7, 7, 7]);
+  assert.deepEqual(delta.buckets, later.buckets);
+  assert.deepEqual(scrapeDelta(later, later).buckets.map((b) => b.count), later.buckets.map(() => 0));
+});
+
+test('what is not the routes\' metrics is refused', async () => {
+  await assert.rejects(parseRouteMetrics('<html><body>502 Bad Gateway</body></html>'), /parse/);
+  await assert.rejects(parseRouteMetrics('# TYPE ws_ticks_total counter\nws_ticks_total 3\n'), /no histogram ingest_http_request_duration_seconds/);
+});
