@@ -1,3 +1,4 @@
+import ComparisonPanel from './ComparisonPanel.jsx';
 import ConnectionIndicator from './ConnectionIndicator.jsx';
 import MetricChart from './MetricChart.jsx';
 import ProcessTable from './ProcessTable.jsx';
@@ -43,6 +44,7 @@ export default function App({ store, wsUrl }) {
       <main>
         <Metrics wsUrl={wsUrl} />
         <RoutePanel />
+        <ComparisonPanel />
       </main>
     </StoreContext.Provider>
   );

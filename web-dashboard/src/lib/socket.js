@@ -64,5 +64,6 @@ export function connectDashboard(store, url, { ioFactory = io, ...options } = {}
   socket.on('metrics', (payload) => store.appendRows(payload?.rows));
   socket.on('summary', (summary) => store.setSummary(summary));
   socket.on('status', (status) => store.setDatabaseStatus(status));
+  socket.on('comparison', (comparison) => store.applyComparison(comparison));
   return socket;
 }

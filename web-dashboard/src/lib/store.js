@@ -4,6 +4,7 @@
 // until that part changes, which lets useSyncExternalStore re-render only the
 // components whose slice changed.
 import { ChartWindow } from './chartWindow.js';
+import { mergeComparison } from './comparison.js';
 import { RingBuffer } from './ringBuffer.js';
 import { horaToMillis } from './rows.js';
 
@@ -36,6 +37,7 @@ export class MetricsStore {
     this.connection = 'connecting';
     this.database = null;
     this.summary = null;
+    this.comparison = null;
     this.rejectedRows = 0;
     this.windowMinutes = DEFAULT_WINDOW_MINUTES;
     // The charts' window: `loading` until ws-server answers the `window`
@@ -54,6 +56,7 @@ export class MetricsStore {
   getConnection = () => this.connection;
   getDatabase = () => this.database;
   getSummary = () => this.summary;
+  getComparison = () => this.comparison;
   getChart = () => this.chart;
 
   /** The window selector: the charts reload that window from the database. */
@@ -107,6 +110,13 @@ export class MetricsStore {
 
   setSummary(summary) {
     this.summary = summary;
+    this.#notify();
+  }
+
+  /** `comparison`: the routes' figures, and their p95 points over the widest window. */
+  applyComparison(payload) {
+    if (!payload || !Array.isArray(payload.routes)) return;
+    this.comparison = mergeComparison(this.comparison, payload, this.maxAgeMs);
     this.#notify();
   }
 
