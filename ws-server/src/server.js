@@ -3,6 +3,7 @@ import http from 'node:http';
 import { Server } from 'socket.io';
 import { RouteComparison } from './comparison.js';
 import { Database } from './db.js';
+import { serveRecords } from './records.js';
 import { LiveStream } from './stream.js';
 import { serveWindows } from './window.js';
 
@@ -50,6 +51,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
   });
   io.on('connection', (socket) => {
     serveWindows(socket, { db, stream, log });
+    serveRecords(socket, { db, stream, log });
     stream.attach(socket, socket.data.handshakeLastId);
     socket.emit('comparison', comparison.snapshot());
   });

@@ -20,7 +20,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: false });
 addFormats(ajv);
 ajv.addSchema(schema);
 export const validators = Object.fromEntries(
-  ['history', 'metrics', 'summary', 'status', 'comparison', 'handshakeAuth', 'windowRequest', 'windowReply', 'windowData', 'windowError'].map((name) => [name, ajv.getSchema(`${schema.$id}#/$defs/${name}`)]),
+  ['history', 'metrics', 'summary', 'status', 'comparison', 'handshakeAuth', 'windowRequest', 'windowReply', 'windowData', 'windowError', 'recordsRequest', 'recordsData', 'recordsReply'].map((name) => [name, ajv.getSchema(`${schema.$id}#/$defs/${name}`)]),
 );
 
 export const dbEnv = {
