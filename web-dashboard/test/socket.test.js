@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Server } from 'socket.io';
-import { WINDOW_RETRY_MS, connectDashboard } from '../src/lib/socket.js';
+import { RETRY_MS, connectDashboard } from '../src/lib/socket.js';
 import { MetricsStore } from '../src/lib/store.js';
 import { assertEvent, immediately, makeRows, makeSummary, makeWindow } from './rows.js';
 
@@ -153,7 +153,7 @@ describe('socket wiring', () => {
     store.chooseWindow(5);
     await waitFor(() => store.getChart().state === 'error', 'the error');
     expect(store.getChart().error).toBe('window: database unreachable: ECONNREFUSED');
-    await waitFor(() => store.getChart().state === 'ready', 'the retry', WINDOW_RETRY_MS + 3000);
+    await waitFor(() => store.getChart().state === 'ready', 'the retry', RETRY_MS + 3000);
 
     // A reconnect reloads the window.
     dropConnections();

@@ -12,6 +12,8 @@ export const WINDOW_CHOICES_MINUTES = [1, 5, 15, 60];
 export const DEFAULT_WINDOW_MINUTES = 5;
 /** Rows older (by `hora`) than the newest minus this are dropped: the widest window. */
 export const MAX_AGE_MS = Math.max(...WINDOW_CHOICES_MINUTES) * 60_000;
+/** Rows per page of the window's records table. */
+export const RECORDS_PAGE_ROWS = 20;
 /** Hard cap on rows held: an hour at 1 Hz twice over. */
 export const DEFAULT_MAX_ROWS = 7200;
 
@@ -45,6 +47,10 @@ export class MetricsStore {
     this.chart = { minutes: this.windowMinutes, state: 'loading', window: null, error: null, revision: 0 };
     // Set by the socket wiring: asks ws-server for the window of windowMinutes.
     this.requestWindow = null;
+    // The window's records table: one page, sorted and paged by ws-server's
+    // database (`records` request); `page` is the last answer.
+    this.records = { sort: 'id', order: 'desc', offset: 0, state: 'loading', page: null, error: null };
+    this.requestRecords = null;
   }
 
   subscribe = (listener) => {
@@ -58,6 +64,7 @@ export class MetricsStore {
   getSummary = () => this.summary;
   getComparison = () => this.comparison;
   getChart = () => this.chart;
+  getRecords = () => this.records;
 
   /** The window selector: the charts reload that window from the database. */
   chooseWindow(minutes) {
@@ -68,6 +75,48 @@ export class MetricsStore {
     this.windowMinutes = minutes;
     this.windowLoading(minutes);
     this.requestWindow?.();
+    this.#setRecords({ offset: 0 });
+    this.requestRecords?.();
+  }
+
+  /** The `records` request for the table's current sort and page, in the chosen window. */
+  recordsRequest() {
+    const { sort, order, offset } = this.records;
+    return { minutes: this.windowMinutes, sort, order, offset, limit: RECORDS_PAGE_ROWS };
+  }
+
+  /** A click on a column: sort by it (descending first), or flip the order when it already is; back to the first page. */
+  sortRecords(column) {
+    const order = this.records.sort === column && this.records.order === 'desc' ? 'asc' : 'desc';
+    this.#setRecords({ sort: column, order, offset: 0 });
+    this.requestRecords?.();
+  }
+
+  /** The page `pages` away (negative: back), within the window's records. */
+  pageRecords(pages) {
+    const total = this.records.page?.total ?? 0;
+    const lastOffset = Math.max(0, Math.floor((total - 1) / RECORDS_PAGE_ROWS) * RECORDS_PAGE_ROWS);
+    const offset = Math.min(lastOffset, Math.max(0, this.records.offset + pages * RECORDS_PAGE_ROWS));
+    if (offset === this.records.offset) return;
+    this.#setRecords({ offset });
+    this.requestRecords?.();
+  }
+
+  recordsLoading() {
+    this.#setRecords({ state: 'loading', error: null });
+  }
+
+  applyRecords(page) {
+    this.#setRecords({ state: 'ready', page, error: null });
+  }
+
+  recordsFailed(error) {
+    this.#setRecords({ state: 'error', error });
+  }
+
+  #setRecords(change) {
+    this.records = { ...this.records, ...change };
+    this.#notify();
   }
 
   windowLoading(minutes) {
