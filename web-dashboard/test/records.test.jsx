@@ -76,4 +76,23 @@ describe('the window\'s records table', () => {
     expect(screen.getByTestId('records-table')).toHaveAttribute('data-state', 'error');
     expect(screen.getByTestId('records-status')).toHaveTextContent('could not be loaded: records: the database could not be read');
   });
+
+  it('says when newer records arrived, and asks again by itself only for an empty window', () => {
+    const { store, asked } = renderWithServer(rows);
+    expect(screen.getByTestId('records-refresh')).toHaveTextContent(/^Refresh$/);
+    act(() => store.appendRows([makeRow(46), makeRow(47)]));
+    expect(screen.getByTestId('records-refresh')).toHaveTextContent('Refresh: newer records up to id 47');
+    expect(asked).toHaveLength(1);
+
+    // An empty window's page is asked again when the first rows come, and only then.
+    const empty = new MetricsStore({ schedule: immediately });
+    const emptyAsked = [];
+    empty.requestRecords = () => emptyAsked.push(empty.recordsRequest());
+    empty.applyRecords(assertEvent('recordsData', { ...empty.recordsRequest(), start: null, end: null, through_id: 0, total: 0, rows: [] }));
+    empty.appendRows(makeRows(1, 3));
+    expect(emptyAsked).toHaveLength(1);
+    empty.applyRecords(answer(empty.recordsRequest(), makeRows(1, 3)));
+    empty.appendRows([makeRow(4)]);
+    expect(emptyAsked).toHaveLength(1);
+  });
 });

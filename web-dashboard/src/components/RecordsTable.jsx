@@ -28,6 +28,7 @@ const ARIA_SORT = { asc: 'ascending', desc: 'descending' };
 function RecordsTable() {
   const store = useStore();
   const records = useStoreSlice('getRecords');
+  useStoreSlice('getRowsVersion'); // whether newer rows arrived since the page
   const { page } = records;
   const pages = page ? Math.max(1, Math.ceil(page.total / RECORDS_PAGE_ROWS)) : 1;
   const pageNumber = Math.floor(records.offset / RECORDS_PAGE_ROWS) + 1;
@@ -35,6 +36,7 @@ function RecordsTable() {
   if (records.state === 'error') status = `The records could not be loaded: ${records.error}. Retrying.`;
   else if (!page) status = 'Loading the window’s records…';
   else status = `Page ${pageNumber} of ${pages} · ${page.total} records in the last ${page.minutes} min (ids up to ${page.through_id})${records.state === 'loading' ? ' · loading…' : ''}`;
+  const newer = page !== null && store.lastId !== null && store.lastId > page.through_id;
   return (
     <section className="panel records" data-testid="records-table" data-state={records.state} data-sort={records.sort} data-order={records.order} data-offset={records.offset}>
       <header className="panel-header">
@@ -72,7 +74,9 @@ function RecordsTable() {
         <button type="button" data-testid="records-prev" disabled={records.offset === 0} onClick={() => store.pageRecords(-1)}>Previous</button>
         <button type="button" data-testid="records-next" disabled={pageNumber >= pages} onClick={() => store.pageRecords(1)}>Next</button>
         <button type="button" data-testid="records-last" disabled={pageNumber >= pages} onClick={() => store.pageRecords(pages)}>Last</button>
-        <button type="button" data-testid="records-refresh" onClick={() => store.requestRecords?.()}>Refresh</button>
+        <button type="button" data-testid="records-refresh" className={newer ? 'refresh-newer' : undefined} onClick={() => store.requestRecords?.()}>
+          {newer ? `Refresh: newer records up to id ${store.lastId}` : 'Refresh'}
+        </button>
       </nav>
     </section>
   );

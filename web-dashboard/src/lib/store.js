@@ -154,6 +154,9 @@ export class MetricsStore {
     if (this.#append(rows) > 0) {
       this.rowsVersion += 1;
       this.#notify();
+      // The table is asked again on a click or a reload, not per row (that would be a query per
+      // client per tick); only a page of an empty window is asked again when the first rows come.
+      if (this.records.page?.total === 0) this.requestRecords?.();
     }
   }
 
