@@ -43,7 +43,7 @@ function RecordsTable() {
         <h2>The window’s records</h2>
         <span className="muted" data-testid="records-status">{status}</span>
       </header>
-      <table>
+      <table className="records-grid">
         <thead>
           <tr>
             {COLUMNS.map(([field, label]) => (
@@ -62,7 +62,9 @@ function RecordsTable() {
             const check = statesCheck(row);
             return (
               <tr key={row.id} data-testid="records-row" data-id={row.id}>
-                {COLUMNS.map(([field]) => <td key={field}>{row[field]}</td>)}
+                {COLUMNS.map(([field]) => (field === 'received_at'
+                  ? <td key={field} title={row.received_at}>{row.received_at.slice(11, 23)}</td>
+                  : <td key={field}>{row[field]}</td>))}
                 <td className={check.ok ? 'states-ok' : 'states-off'}>{check.text}</td>
               </tr>
             );
