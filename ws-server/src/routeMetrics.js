@@ -9,6 +9,10 @@ const DURATION_METRIC = 'ingest_http_request_duration_seconds';
 const RECORDS_METRIC = 'ingest_records_total';
 const INGEST_METHOD = 'POST';
 const INGEST_PATH = '/api/metrics';
+// Only the lines (and HELP/TYPE) of the two families above reach the parser:
+// the routes' runtime metrics are not read, and prom-client writes a NaN gauge
+// as `Nan`, which prom2javascript refuses. `_created` series are left out too.
+const OUR_FAMILIES = new RegExp(`^(# (HELP|TYPE) )?(${DURATION_METRIC}(_bucket|_count|_sum)?|${RECORDS_METRIC})[ \t{]`);
 
 /**
  * { requests, success, stored, buckets } of a Prometheus text exposition:
@@ -18,7 +22,8 @@ const INGEST_PATH = '/api/metrics';
  * Prometheus text or has no such histogram.
  */
 export async function parseRouteMetrics(text) {
-  const families = await getMetricsFromIterator(text.split('\n')[Symbol.iterator]());
+  const lines = text.split('\n').filter((line) => OUR_FAMILIES.test(line));
+  const families = await getMetricsFromIterator(lines[Symbol.iterator]());
   const histogram = families[DURATION_METRIC];
   if (histogram?.type !== 'histogram') throw new Error(`no histogram ${DURATION_METRIC}`);
   const byBound = new Map();

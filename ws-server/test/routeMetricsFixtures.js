@@ -1,6 +1,8 @@
-// The routes' /metrics as each client library writes it (prometheus_client for
-// route 1: le last, float values, _created series; prom-client for route 2: le
-// first, whole numbers), and an HTTP server serving them.
+// Hand-written /metrics texts in the two layouts the routes' libraries use
+// (route 1: float values and _created series as prometheus_client writes them,
+// here with le last; route 2: prom-client's le first and whole numbers), small
+// enough to work out their figures by hand, and an HTTP server serving them.
+// The libraries' real output is in fixtures/.
 import http from 'node:http';
 
 const BOUNDS = ['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1.0', '2.5', '5.0'];
