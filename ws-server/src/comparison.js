@@ -72,24 +72,27 @@ export class RouteComparison {
 
   /** One scrape of every route; resolves to the p95 point each added (route name -> point). */
   async round() {
-    const at = Date.now();
-    this.lastRoundAt = at;
+    this.lastRoundAt = Date.now();
     const added = new Map();
     await Promise.all(this.routes.map(async (route) => {
-      const point = await this.scrapeRoute(route, at);
+      const point = await this.scrapeRoute(route);
       if (point) added.set(route.name, point);
     }));
     return added;
   }
 
-  async scrapeRoute(route, at) {
+  async scrapeRoute(route) {
     this.scrapesTotal += 1;
     let scrape;
+    let at;
     try {
       const response = await this.fetch(route.url, {
         headers: { accept: 'text/plain;version=0.0.4' },
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      // The route writes its counters when it answers: a slow answer is stamped
+      // with when it came, not when it was asked for (records/s divides by these).
+      at = Date.now();
       if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
       const text = await response.text();
       try {
