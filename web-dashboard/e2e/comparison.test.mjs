@@ -82,41 +82,44 @@ test('the page shows what routecompare prints for the same routes and database, 
   await streamCaughtUp(20_000);
 
   const { page } = browser;
-  await page.goto(DASHBOARD_URL);
-  const requestsOnPage = (route) => page.getByTestId(`comparison-${route}-requests`).textContent();
-  await waitUntil('the comparison with both routes up and the stored rows', async () => (await page.getByTestId('comparison-panel').getAttribute('data-state')) === 'ready'
-    && (await page.getByTestId('comparison-node-db_rows').textContent()) === '20'
-    && (await requestsOnPage('python')) === '213'
-    && (await page.getByTestId('comparison-node-records_per_second').textContent()) !== '-', 15_000);
+  try {
+    await page.goto(DASHBOARD_URL);
+    const requestsOnPage = (route) => page.getByTestId(`comparison-${route}-requests`).textContent();
+    await waitUntil('the comparison with both routes up and the stored rows', async () => (await page.getByTestId('comparison-panel').getAttribute('data-state')) === 'ready'
+      && (await page.getByTestId('comparison-node-db_rows').textContent()) === '20'
+      && (await requestsOnPage('python')) === '213'
+      && (await page.getByTestId('comparison-node-records_per_second').textContent()) !== '-', 15_000);
 
-  // Totals: routecompare -window 0 (since the routes started), rows per route from the database.
-  assertSameFigures(await pageFigures(page), await routecompare(bothRoutes(), '-db'), 'totals');
-  // records/s: routecompare over a window, the page over ws-server's last scrapes.
-  const rates = await routecompare(bothRoutes(), '-window', '5s', '-db=false');
-  const onPage = await pageFigures(page);
-  for (const route of ROUTES) {
-    const [shown, printed] = [Number(onPage[route].records_per_second), Number(rates[route].records_per_second)];
-    assert.ok(Math.abs(shown - printed) <= RATE_TOLERANCE, `${route} records/s: page ${shown}, routecompare ${printed}`);
-  }
+    // Totals: routecompare -window 0 (since the routes started), rows per route from the database.
+    assertSameFigures(await pageFigures(page), await routecompare(bothRoutes(), '-db'), 'totals');
+    // records/s: routecompare over a window, the page over ws-server's last scrapes.
+    const rates = await routecompare(bothRoutes(), '-window', '5s', '-db=false');
+    const onPage = await pageFigures(page);
+    for (const route of ROUTES) {
+      const [shown, printed] = [Number(onPage[route].records_per_second), Number(rates[route].records_per_second)];
+      assert.ok(Math.abs(shown - printed) <= RATE_TOLERANCE, `${route} records/s: page ${shown}, routecompare ${printed}`);
+    }
 
-  // One burst of traffic on each route: it is one interval's point on the chart.
-  fixture.addBatch('python', [post('201', spread(60, 55, 240)), post('500', [900, 950])]);
-  fixture.addBatch('node', [post('201', spread(40, 2, 9))]);
-  const batch = await routecompare(bothRoutes('-batch'), '-db=false');
-  await waitUntil('the burst in the p95 chart', async () => {
+    // One burst of traffic on each route: it is one interval's point on the chart.
+    fixture.addBatch('python', [post('201', spread(60, 55, 240)), post('500', [900, 950])]);
+    fixture.addBatch('node', [post('201', spread(40, 2, 9))]);
+    const batch = await routecompare(bothRoutes('-batch'), '-db=false');
+    await waitUntil('the burst in the p95 chart', async () => {
+      const series = JSON.parse(await page.getByTestId('p95-chart').getAttribute('data-series'));
+      return ROUTES.every((route) => series[route]?.some(([, p95]) => p95 !== null));
+    }, 10_000);
     const series = JSON.parse(await page.getByTestId('p95-chart').getAttribute('data-series'));
-    return ROUTES.every((route) => series[route]?.some(([, p95]) => p95 !== null));
-  }, 10_000);
-  const series = JSON.parse(await page.getByTestId('p95-chart').getAttribute('data-series'));
-  for (const route of ROUTES) {
-    const points = series[route].filter(([, p95]) => p95 !== null);
-    assert.equal(points.length, 1, `${route}: one interval had traffic: ${JSON.stringify(series[route])}`);
-    assert.equal(points[0][1].toFixed(2), batch[route].p95_ms, `${route}: the burst's p95 on the chart, routecompare's for the burst alone`);
-  }
-  await waitUntil('the totals with the burst', async () => (await requestsOnPage('python')) === '275', 5000);
-  assertSameFigures(await pageFigures(page), await routecompare(bothRoutes(), '-db'), 'totals with the burst');
+    for (const route of ROUTES) {
+      const points = series[route].filter(([, p95]) => p95 !== null);
+      assert.equal(points.length, 1, `${route}: one interval had traffic: ${JSON.stringify(series[route])}`);
+      assert.equal(points[0][1].toFixed(2), batch[route].p95_ms, `${route}: the burst's p95 on the chart, routecompare's for the burst alone`);
+    }
+    await waitUntil('the totals with the burst', async () => (await requestsOnPage('python')) === '275', 5000);
+    assertSameFigures(await pageFigures(page), await routecompare(bothRoutes(), '-db'), 'totals with the burst');
 
-  await page.getByTestId('comparison-panel').screenshot({ path: SCREENSHOT });
-  assert.deepEqual(pageErrors, []);
-  await emptyTable(); // the next test starts from an empty table
+    await page.getByTestId('comparison-panel').screenshot({ path: SCREENSHOT });
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await emptyTable(); // the next test starts from an empty table
+  }
 });

@@ -1,8 +1,7 @@
 // Stand-ins for the two routes' /metrics, serving their real metric names and
-// labels (contracts/ingest-api.yaml) in each client library's format: route 1
-// as prometheus_client writes it (le last, float values, _created series),
-// route 2 as prom-client does (le first, whole numbers). The test sets the
-// latencies observed; the stored-records counter grows at a fixed rate.
+// labels (contracts/ingest-api.yaml) in the layout each client library writes
+// (compared with the libraries' real output in ws-server/test/fixtures/). The
+// test sets the latencies observed; the stored-records counter grows at a fixed rate.
 import http from 'node:http';
 
 // Both routes' buckets (route1/metrics.py, route2-node/src/metrics.js), seconds.
@@ -18,24 +17,29 @@ function histogram(latenciesMs) {
   };
 }
 
+// As prometheus_client 0.21.0 writes it in multiprocess mode (route 1 with
+// several workers): labels sorted, le first, float values, every _sum line first.
 function pythonText(route, series, stored) {
-  const labels = (s) => `route="${route}",method="${s.method}",path="${s.path}",status="${s.status}"`;
+  const labels = (s) => `method="${s.method}",path="${s.path}",route="${route}",status="${s.status}"`;
+  const histograms = series.map((s) => [s, histogram(s.latenciesMs)]);
   const lines = [`# HELP ${METRIC} Duration of every HTTP request.`, `# TYPE ${METRIC} histogram`];
-  for (const s of series) {
-    const h = histogram(s.latenciesMs);
-    BOUNDS.forEach((le, i) => lines.push(`${METRIC}_bucket{${labels(s)},le="${Number.isInteger(le) ? le.toFixed(1) : le}"} ${h.buckets[i].toFixed(1)}`));
-    lines.push(`${METRIC}_bucket{${labels(s)},le="+Inf"} ${h.count.toFixed(1)}`, `${METRIC}_count{${labels(s)}} ${h.count.toFixed(1)}`, `${METRIC}_sum{${labels(s)}} ${h.sum}`);
+  for (const [s, h] of histograms) lines.push(`${METRIC}_sum{${labels(s)}} ${h.sum}`);
+  for (const [s, h] of histograms) {
+    BOUNDS.forEach((le, i) => lines.push(`${METRIC}_bucket{le="${Number.isInteger(le) ? le.toFixed(1) : le}",${labels(s)}} ${h.buckets[i].toFixed(1)}`));
+    lines.push(`${METRIC}_bucket{le="+Inf",${labels(s)}} ${h.count.toFixed(1)}`, `${METRIC}_count{${labels(s)}} ${h.count.toFixed(1)}`);
   }
-  lines.push(`# HELP ${METRIC}_created Duration of every HTTP request.`, `# TYPE ${METRIC}_created gauge`);
-  for (const s of series) lines.push(`${METRIC}_created{${labels(s)}} 1.7647e+09`);
-  lines.push('# HELP ingest_records_total Records received, by outcome.', '# TYPE ingest_records_total counter');
-  lines.push(`ingest_records_total{route="${route}",outcome="stored"} ${stored}`, `ingest_records_total{route="${route}",outcome="duplicate"} 0.0`);
+  lines.push('# HELP ingest_records_total Records received, by outcome (records, not requests).', '# TYPE ingest_records_total counter');
+  lines.push(`ingest_records_total{outcome="duplicate",route="${route}"} 0.0`, `ingest_records_total{outcome="stored",route="${route}"} ${stored}`);
   return `${lines.join('\n')}\n`;
 }
 
+// As prom-client 15 writes it for route2-node/src/metrics.js: default metrics
+// first (a NaN gauge written `Nan`), le first, whole numbers.
 function promClientText(route, series, stored) {
   const labels = (s) => `route="${route}",method="${s.method}",path="${s.path}",status="${s.status}"`;
-  const lines = [`# HELP ${METRIC} Duration of every HTTP request.`, `# TYPE ${METRIC} histogram`];
+  const lines = ['# HELP nodejs_eventloop_lag_mean_seconds The mean of the recorded event loop delays.',
+    '# TYPE nodejs_eventloop_lag_mean_seconds gauge', 'nodejs_eventloop_lag_mean_seconds Nan',
+    `# HELP ${METRIC} Duration of every HTTP request.`, `# TYPE ${METRIC} histogram`];
   for (const s of series) {
     const h = histogram(s.latenciesMs);
     BOUNDS.forEach((le, i) => lines.push(`${METRIC}_bucket{le="${le}",${labels(s)}} ${h.buckets[i]}`));

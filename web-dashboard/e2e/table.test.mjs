@@ -51,28 +51,31 @@ test('sorting by any column and paging show the database\'s order, within the wi
   await streamCaughtUp(20_000);
 
   const { page } = browser;
-  await page.goto(DASHBOARD_URL);
-  await waitUntil('the first page', async () => /· 300 records in the last 5 min/.test(await page.getByTestId('records-status').textContent()), 10_000);
-  await showsDatabaseOrder(page, 'id', 'desc', 0);
+  try {
+    await page.goto(DASHBOARD_URL);
+    await waitUntil('the first page', async () => /· 300 records in the last 5 min/.test(await page.getByTestId('records-status').textContent()), 10_000);
+    await showsDatabaseOrder(page, 'id', 'desc', 0);
 
-  await page.getByTestId('records-sort-porcentaje_cpu_uso').click();
-  await showsDatabaseOrder(page, 'porcentaje_cpu_uso', 'desc', 0);
-  await page.getByTestId('records-next').click();
-  await showsDatabaseOrder(page, 'porcentaje_cpu_uso', 'desc', 20);
-  await page.getByTestId('records-next').click();
-  await showsDatabaseOrder(page, 'porcentaje_cpu_uso', 'desc', 40);
-  await page.getByTestId('records-sort-porcentaje_cpu_uso').click();
-  await showsDatabaseOrder(page, 'porcentaje_cpu_uso', 'asc', 0);
+    await page.getByTestId('records-sort-porcentaje_cpu_uso').click();
+    await showsDatabaseOrder(page, 'porcentaje_cpu_uso', 'desc', 0);
+    await page.getByTestId('records-next').click();
+    await showsDatabaseOrder(page, 'porcentaje_cpu_uso', 'desc', 20);
+    await page.getByTestId('records-next').click();
+    await showsDatabaseOrder(page, 'porcentaje_cpu_uso', 'desc', 40);
+    await page.getByTestId('records-sort-porcentaje_cpu_uso').click();
+    await showsDatabaseOrder(page, 'porcentaje_cpu_uso', 'asc', 0);
 
-  for (const sort of ['route', 'procesos_zombie', 'procesos_parados', 'total_procesos', 'hora', 'porcentaje_ram']) {
-    await page.getByTestId(`records-sort-${sort}`).click();
-    await showsDatabaseOrder(page, sort, 'desc', 0);
-    await page.getByTestId('records-last').click();
-    await showsDatabaseOrder(page, sort, 'desc', 280);
-    await page.getByTestId('records-prev').click();
-    await showsDatabaseOrder(page, sort, 'desc', 260);
+    for (const sort of ['route', 'procesos_zombie', 'procesos_parados', 'total_procesos', 'hora', 'porcentaje_ram']) {
+      await page.getByTestId(`records-sort-${sort}`).click();
+      await showsDatabaseOrder(page, sort, 'desc', 0);
+      await page.getByTestId('records-last').click();
+      await showsDatabaseOrder(page, sort, 'desc', 280);
+      await page.getByTestId('records-prev').click();
+      await showsDatabaseOrder(page, sort, 'desc', 260);
+    }
+    assert.match(await page.getByTestId('records-status').textContent(), /^Page 14 of 15 · 300 records/);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await emptyTable(); // the next test starts from an empty table
   }
-  assert.match(await page.getByTestId('records-status').textContent(), /^Page 14 of 15 · 300 records/);
-  assert.deepEqual(pageErrors, []);
-  await emptyTable(); // the next test starts from an empty table
 });
