@@ -12,6 +12,9 @@ source "$here/../scripts/env.sh"
 export MARIADB_DIR="$RUN_DIR/test-dashboard-mariadb" DB_HOST=127.0.0.1 DB_PORT="${DASHBOARD_E2E_DB_PORT:-3322}"
 export WS_E2E_PORT="${WS_E2E_PORT:-18190}" DASHBOARD_E2E_PORT="${DASHBOARD_E2E_PORT:-18188}"
 export DASHBOARD_PROXY_E2E_PORT="${DASHBOARD_PROXY_E2E_PORT:-18189}"
+# The routes' /metrics stand-in (e2e/routeMetricsFixture.mjs, started by the comparison test).
+export ROUTE_METRICS_E2E_PORT="${ROUTE_METRICS_E2E_PORT:-18501}"
+export ROUTECOMPARE="$PROJECT_ROOT/go-agent/bin/routecompare"
 export E2E_ARTIFACTS="$RUN_DIR/artifacts"
 export E2E_LOGS="$RUN_DIR/test-dashboard-logs"
 logs="$E2E_LOGS"
@@ -19,6 +22,8 @@ mkdir -p "$E2E_ARTIFACTS" "$logs"
 
 [[ -f "$PROJECT_ROOT/ws-server/Makefile" ]] || { echo "e2e: ws-server/ is missing" >&2; exit 1; }
 "$PROJECT_ROOT/scripts/ensure-packages.sh" chromium curl
+# The comparison test checks the page against the real routecompare.
+make -s -C "$PROJECT_ROOT/go-agent" routecompare
 
 pids=()
 cleanup() {
@@ -44,6 +49,8 @@ echo 'TRUNCATE TABLE metric_records;' | "$PROJECT_ROOT/scripts/mariadb.sh" sql
 
 # setsid: each server gets a process group of its own, stopped as a whole.
 PORT="$WS_E2E_PORT" CORS_ORIGINS="http://127.0.0.1:$DASHBOARD_E2E_PORT,http://127.0.0.1:$DASHBOARD_PROXY_E2E_PORT" \
+  ROUTE_METRICS_INTERVAL_MS=500 \
+  ROUTE_METRICS_URLS="python=http://127.0.0.1:$ROUTE_METRICS_E2E_PORT/python/metrics,node=http://127.0.0.1:$ROUTE_METRICS_E2E_PORT/node/metrics" \
   setsid make -s -C "$PROJECT_ROOT/ws-server" run >"$logs/ws-server.log" 2>&1 &
 pids+=($!)
 PORT="$DASHBOARD_E2E_PORT" WS_URL="http://127.0.0.1:$WS_E2E_PORT" \

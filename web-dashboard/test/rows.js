@@ -112,3 +112,24 @@ export function makeWindow(minutes, rows, throughId = rows.at(-1)?.id ?? 0) {
     })),
   });
 }
+
+/** A `comparison` event of two routes, checked against the contract; `points` per route: [[at, p95_ms, requests]]. */
+export function makeComparison({ replace = false, at = '2026-11-26T20:10:00.000Z', points = {}, enabled = true, down = {} } = {}) {
+  const route = (name, requests, p95, split) => ({
+    route: name,
+    up: !down[name],
+    ...(down[name] ? { error: down[name] } : {}),
+    scraped_at: at,
+    requests,
+    success_percent: name === 'python' ? 83.33333333333333 : 100,
+    p50_ms: 3.75,
+    p95_ms: p95,
+    p99_ms: null,
+    records_per_second: name === 'python' ? 12.3456 : null,
+    split_percent: split,
+    p95_points: (points[name] ?? []).map(([pointAt, p95Ms, n]) => ({ at: pointAt, p95_ms: p95Ms, requests: n })),
+  });
+  return assertEvent('comparison', enabled
+    ? { enabled, interval_ms: 5000, at, replace, routes: [route('python', 12, 16, 63.15789473684211), route('node', 7, 5000, 36.84210526315789)] }
+    : { enabled, interval_ms: 5000, at: null, replace: true, routes: [] });
+}

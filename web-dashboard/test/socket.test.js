@@ -4,9 +4,9 @@
 import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Server } from 'socket.io';
-import { WINDOW_RETRY_MS, connectDashboard } from '../src/lib/socket.js';
+import { RETRY_MS, connectDashboard } from '../src/lib/socket.js';
 import { MetricsStore } from '../src/lib/store.js';
-import { assertEvent, immediately, makeRows, makeSummary, makeWindow } from './rows.js';
+import { assertEvent, immediately, makeComparison, makeRows, makeSummary, makeWindow } from './rows.js';
 
 let httpServer;
 let ioServer;
@@ -153,10 +153,37 @@ describe('socket wiring', () => {
     store.chooseWindow(5);
     await waitFor(() => store.getChart().state === 'error', 'the error');
     expect(store.getChart().error).toBe('window: database unreachable: ECONNREFUSED');
-    await waitFor(() => store.getChart().state === 'ready', 'the retry', WINDOW_RETRY_MS + 3000);
+    await waitFor(() => store.getChart().state === 'ready', 'the retry', RETRY_MS + 3000);
 
     // A reconnect reloads the window.
     dropConnections();
     await waitFor(() => requests.filter((m) => m === 5).length === 4, 'the request after the reconnect');
+  });
+
+  it('asks for the records page on connect and after a sort, and folds comparison events into the store', async () => {
+    const rows = makeRows(1, 30);
+    const requests = [];
+    onConnection = (socket) => {
+      socket.emit('history', assertEvent('history', { rows, truncated: false }));
+      socket.emit('comparison', makeComparison({ replace: true, at: '2026-11-26T20:10:00.000Z', points: { python: [['2026-11-26T20:10:00.000Z', 16, 12]] } }));
+      socket.emit('comparison', makeComparison({ at: '2026-11-26T20:10:05.000Z', points: { python: [['2026-11-26T20:10:05.000Z', 17, 3]] } }));
+      socket.on('records', (request, ack) => {
+        requests.push(assertEvent('recordsRequest', request));
+        const sorted = [...rows].sort((a, b) => (request.order === 'asc' ? a.id - b.id : b.id - a.id));
+        ack(assertEvent('recordsReply', {
+          ...request, start: rows[0].hora, end: rows.at(-1).hora, through_id: 30, total: 30, rows: sorted.slice(request.offset, request.offset + request.limit),
+        }));
+      });
+    };
+    const store = new MetricsStore({ schedule: immediately });
+    client = connectDashboard(store, url, { reconnectionDelay: 50, reconnectionDelayMax: 50 });
+    await waitFor(() => store.getRecords().state === 'ready', 'the first page');
+    expect(requests).toEqual([{ minutes: 5, sort: 'id', order: 'desc', offset: 0, limit: 20 }]);
+    expect(store.getRecords().page.rows[0].id).toBe(30);
+    store.sortRecords('id');
+    await waitFor(() => store.getRecords().page.order === 'asc', 'the ascending page');
+    expect(store.getRecords().page.rows[0].id).toBe(1);
+    await waitFor(() => store.getComparison()?.routes[0].p95_points.length === 2, 'both comparison events');
+    expect(store.getComparison().routes[0].p95_points.map((p) => p.p95_ms)).toEqual([16, 17]);
   });
 });

@@ -22,6 +22,10 @@ const DEFAULTS = {
   // Two events per tick with rows, up to 20 ticks/s at TICK_MS=50: about a
   // minute of not reading before the client is dropped.
   SLOW_CLIENT_MAX_PACKETS: 2400,
+  // The route comparison (src/comparison.js): one scrape of every route's
+  // /metrics per interval, whatever the number of clients.
+  ROUTE_METRICS_INTERVAL_MS: 5000,
+  ROUTE_METRICS_TIMEOUT_MS: 2000,
 };
 
 export class ConfigError extends Error {}
@@ -65,6 +69,33 @@ export function parseCorsOrigins(raw) {
   return { describe: [...origins].join(', '), allows: (origin) => origins.has(origin) };
 }
 
+const ROUTE_NAME = /^[a-z0-9_-]{1,32}$/;
+const MAX_ROUTES = 8;
+
+/**
+ * ROUTE_METRICS_URLS as routecompare's -routes takes it: name=URL pairs,
+ * comma-separated, names as in metric_records.route. Unset: no comparison.
+ */
+export function parseRouteMetricsUrls(raw) {
+  if (raw === undefined || raw.trim() === '') return [];
+  const routes = raw.split(',').map((s) => s.trim()).filter(Boolean).map((item) => {
+    const [, name = '', url = ''] = /^([^=]*)=(.*)$/.exec(item) ?? [];
+    let parsed;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = null;
+    }
+    if (!ROUTE_NAME.test(name) || !['http:', 'https:'].includes(parsed?.protocol)) {
+      throw new ConfigError(`ROUTE_METRICS_URLS: '${item}' is not name=http://host:port/metrics (name: a-z, 0-9, _ or -)`);
+    }
+    return { name, url: parsed.href };
+  });
+  if (new Set(routes.map((r) => r.name)).size !== routes.length) throw new ConfigError('ROUTE_METRICS_URLS names a route twice');
+  if (routes.length > MAX_ROUTES) throw new ConfigError(`ROUTE_METRICS_URLS lists more than ${MAX_ROUTES} routes`);
+  return routes;
+}
+
 export function loadConfig(env = process.env) {
   const config = {
     port: integer(env, 'PORT', { min: 0, max: 65535 }),
@@ -84,6 +115,11 @@ export function loadConfig(env = process.env) {
     gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
     slowClientMaxPackets: integer(env, 'SLOW_CLIENT_MAX_PACKETS', { min: 1, max: 1000000 }),
     cors: parseCorsOrigins(env.CORS_ORIGINS),
+    routeMetrics: {
+      routes: parseRouteMetricsUrls(env.ROUTE_METRICS_URLS),
+      intervalMs: integer(env, 'ROUTE_METRICS_INTERVAL_MS', { min: 100, max: 600000 }),
+      timeoutMs: integer(env, 'ROUTE_METRICS_TIMEOUT_MS', { min: 50, max: 60000 }),
+    },
   };
   // The idle wait is where the back-off stops; below TICK_MS it would be a speed-up.
   if (config.idleTickMs < config.tickMs) {

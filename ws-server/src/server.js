@@ -1,7 +1,9 @@
 // HTTP (health, readiness, Prometheus metrics) and socket.io on one port.
 import http from 'node:http';
 import { Server } from 'socket.io';
+import { RouteComparison } from './comparison.js';
 import { Database } from './db.js';
+import { serveRecords } from './records.js';
 import { LiveStream } from './stream.js';
 import { serveWindows } from './window.js';
 
@@ -39,6 +41,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     },
   });
   const stream = new LiveStream({ io, db, config, log });
+  const comparison = new RouteComparison({ ...config.routeMetrics, log });
 
   io.use((socket, next) => {
     const parsed = parseLastId(socket.handshake.auth);
@@ -48,7 +51,9 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
   });
   io.on('connection', (socket) => {
     serveWindows(socket, { db, stream, log });
+    serveRecords(socket, { db, stream, log });
     stream.attach(socket, socket.data.handshakeLastId);
+    socket.emit('comparison', comparison.snapshot());
   });
 
   httpServer.on('request', (req, res) => {
@@ -62,7 +67,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return res.end(prometheus(stream, db, io));
+      return res.end(prometheus(stream, db, io, comparison));
     }
     return send(res, 404, { error: 'not found' });
   });
@@ -72,8 +77,10 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     io,
     stream,
     db,
+    comparison,
     async listen(port = config.port, host) {
       await stream.start();
+      comparison.start((update) => io.emit('comparison', update));
       await new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, resolve);
@@ -84,11 +91,13 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
         idleTickMs: config.idleTickMs,
         backoffPolls: config.backoffPolls,
         corsOrigins: config.cors.describe,
+        routeMetrics: comparison.enabled ? config.routeMetrics.routes.map((r) => r.name).join(',') : 'off (ROUTE_METRICS_URLS unset)',
         database: `${config.db.host}:${config.db.port}/${config.db.database}`,
       });
       return httpServer.address().port;
     },
     async close() {
+      await comparison.stop();
       await stream.stop();
       await new Promise((resolve) => io.close(() => resolve()));
       await db.close();
@@ -101,7 +110,7 @@ function send(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-function prometheus(stream, db, io) {
+function prometheus(stream, db, io, comparison) {
   const c = stream.counters;
   const lines = [
     ['ws_db_queries_total', 'counter', 'Database statements issued by this process.', db.queriesTotal],
@@ -116,6 +125,8 @@ function prometheus(stream, db, io) {
     ['ws_cursor_id', 'gauge', 'Newest metric_records.id delivered.', stream.cursor],
     ['ws_database_up', 'gauge', '1 when the last database call succeeded.', stream.database.up ? 1 : 0],
     ['ws_clients_connected', 'gauge', 'Connected socket.io clients.', io.engine.clientsCount],
+    ['ws_route_scrapes_total', 'counter', "Scrapes of the routes' /metrics (ROUTE_METRICS_URLS).", comparison.scrapesTotal],
+    ['ws_route_scrape_errors_total', 'counter', "Scrapes of the routes' /metrics that failed.", comparison.scrapeErrorsTotal],
   ];
   return lines.map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`).join('');
 }

@@ -6,6 +6,8 @@
 // is forced: `id <= cursor` is a primary-key range too, nearly the whole table,
 // and the optimizer's estimates sometimes prefer it (a full scan, measured).
 
+import { serveRequests } from './requests.js';
+
 export const WINDOW_MINUTES = [1, 5, 15, 60];
 export const MAX_BUCKETS = 300;
 const CHART_COLUMNS = ['porcentaje_ram', 'porcentaje_cpu_uso'];
@@ -28,7 +30,7 @@ export function parseWindowRequest(request) {
   return { minutes: request.minutes };
 }
 
-function describe(value) {
+export function describe(value) {
   return value === undefined ? 'nothing' : JSON.stringify(value);
 }
 
@@ -50,9 +52,7 @@ export async function loadWindow(db, minutes, throughId) {
   const empty = { minutes, interval_seconds: interval, start: null, end: null, through_id: throughId, buckets: [] };
   const [{ newest }] = await db.query('SELECT MAX(hora) AS newest FROM metric_records');
   if (newest === null) return empty;
-  const lastBucket = Math.floor(horaSeconds(newest) / interval);
-  const firstBucket = lastBucket - (minutes * 60) / interval + 1;
-  const start = horaText(firstBucket * interval);
+  const start = windowStart(newest, minutes);
   const rows = await db.query(WINDOW_SQL, [interval, start, newest, throughId]);
   return {
     ...empty,
@@ -66,6 +66,13 @@ export async function loadWindow(db, minutes, throughId) {
   };
 }
 
+/** The first bucket's start of the window of `minutes` that ends with the newest record's bucket. */
+export function windowStart(newest, minutes) {
+  const interval = intervalSeconds(minutes);
+  const lastBucket = Math.floor(horaSeconds(newest) / interval);
+  return horaText((lastBucket - (minutes * 60) / interval + 1) * interval);
+}
+
 function horaSeconds(hora) {
   return Date.parse(`${hora.replace(' ', 'T')}Z`) / 1000;
 }
@@ -74,36 +81,13 @@ function horaText(seconds) {
   return new Date(seconds * 1000).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-/**
- * Serves `window` requests on one socket: validation at the edge, one query at
- * a time per connection (a second request while one runs is refused, so one
- * client cannot queue up work for the pool), every answer through the ack.
- */
+/** Serves `window` requests on one socket (src/requests.js). */
 export function serveWindows(socket, { db, stream, log }) {
-  let running = false;
-  socket.on('window', async (request, ack) => {
-    if (typeof request === 'function' && ack === undefined) [request, ack] = [undefined, request];
-    if (typeof ack !== 'function') {
-      log('warn', 'window request without an acknowledgement callback; ignored', { id: socket.id });
-      return;
-    }
-    const parsed = parseWindowRequest(request);
-    if (parsed.error) return ack({ error: parsed.error });
-    if (running) return ack({ error: 'window: a request of this connection is still running; wait for its answer' });
-    if (!stream.initialized) return ack({ error: `window: the stream is not ready yet (${stream.database.message ?? 'starting'})` });
-    running = true;
-    const started = performance.now();
-    try {
-      const reply = await loadWindow(db, parsed.minutes, stream.cursor);
-      log('info', 'window served', {
-        minutes: parsed.minutes, buckets: reply.buckets.length, ms: Math.round(performance.now() - started),
-      });
-      ack(reply);
-    } catch (err) {
-      log('warn', 'window query failed', { minutes: parsed.minutes, error: err.message });
-      ack({ error: `window: database unreachable: ${err.code ?? ''} ${err.message}`.replace(/ +/g, ' ') });
-    } finally {
-      running = false;
-    }
+  serveRequests(socket, 'window', {
+    parse: parseWindowRequest,
+    load: ({ minutes }, cursor) => loadWindow(db, minutes, cursor),
+    summarize: (reply) => ({ buckets: reply.buckets.length }),
+    stream,
+    log,
   });
 }

@@ -20,7 +20,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: false });
 addFormats(ajv);
 ajv.addSchema(schema);
 export const validators = Object.fromEntries(
-  ['history', 'metrics', 'summary', 'status', 'handshakeAuth', 'windowRequest', 'windowReply', 'windowData', 'windowError'].map((name) => [name, ajv.getSchema(`${schema.$id}#/$defs/${name}`)]),
+  ['history', 'metrics', 'summary', 'status', 'comparison', 'handshakeAuth', 'windowRequest', 'windowReply', 'windowData', 'windowError', 'recordsRequest', 'recordsData', 'recordsReply'].map((name) => [name, ajv.getSchema(`${schema.$id}#/$defs/${name}`)]),
 );
 
 export const dbEnv = {
@@ -116,6 +116,7 @@ export function client(url, { lastId = null, origin, reconnection = true, transp
     histories: [],
     statuses: [],
     summaries: [],
+    comparisons: [],
     connectErrors: [],
     disconnects: 0,
   };
@@ -151,6 +152,10 @@ export function client(url, { lastId = null, origin, reconnection = true, transp
   socket.on('status', (payload) => {
     check('status', payload);
     state.statuses.push(payload);
+  });
+  socket.on('comparison', (payload) => {
+    check('comparison', payload);
+    state.comparisons.push(payload);
   });
   socket.on('connect_error', (err) => state.connectErrors.push(err.message));
   socket.on('disconnect', () => {

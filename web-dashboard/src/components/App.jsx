@@ -1,6 +1,8 @@
+import ComparisonPanel from './ComparisonPanel.jsx';
 import ConnectionIndicator from './ConnectionIndicator.jsx';
 import MetricChart from './MetricChart.jsx';
 import ProcessTable from './ProcessTable.jsx';
+import RecordsTable from './RecordsTable.jsx';
 import RoutePanel from './RoutePanel.jsx';
 import WindowInfo from './WindowInfo.jsx';
 import WindowSelector from './WindowSelector.jsx';
@@ -28,6 +30,7 @@ function Metrics({ wsUrl }) {
         <MetricChart title="CPU %" field="porcentaje_cpu_uso" testId="cpu-chart" color="#dc2626" />
       </div>
       <ProcessTable rowsVersion={rowsVersion} />
+      <RecordsTable />
     </>
   );
 }
@@ -43,6 +46,7 @@ export default function App({ store, wsUrl }) {
       <main>
         <Metrics wsUrl={wsUrl} />
         <RoutePanel />
+        <ComparisonPanel />
       </main>
     </StoreContext.Provider>
   );

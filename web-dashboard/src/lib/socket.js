@@ -2,34 +2,34 @@
 import { io } from 'socket.io-client';
 
 const SERVER_DISCONNECT_RETRY_MS = 1000;
-export const WINDOW_ANSWER_TIMEOUT_MS = 15_000;
-export const WINDOW_RETRY_MS = 2000;
+export const ANSWER_TIMEOUT_MS = 15_000;
+export const RETRY_MS = 2000;
 
 /**
- * Asks ws-server for the chosen window (`window` with an ack), one request at a
- * time as the server wants it: an answer for a window that is no longer the
- * chosen one is dropped and the chosen one asked for; an error is shown and
- * the request retried while connected.
+ * Asks ws-server `event` with the store's current request (`window`,
+ * `records`), one request at a time as the server wants it: an answer to a
+ * request that is no longer the current one is dropped and the current one
+ * asked for; an error is shown and the request retried while connected.
  */
-function windowLoader(store, socket) {
+function askInTurn(socket, event, { current, loading, answered, failed }) {
   let pending = false;
   let retry = null;
-  const load = () => {
+  const ask = () => {
     clearTimeout(retry);
     if (pending || !socket.connected) return;
     pending = true;
-    const minutes = store.windowMinutes;
-    store.windowLoading(minutes);
-    socket.timeout(WINDOW_ANSWER_TIMEOUT_MS).emit('window', { minutes }, (err, reply) => {
+    const request = current();
+    loading(request);
+    socket.timeout(ANSWER_TIMEOUT_MS).emit(event, request, (err, reply) => {
       pending = false;
-      if (minutes !== store.windowMinutes) return load();
-      if (!err && reply && !reply.error) return store.applyWindow(reply);
-      store.windowFailed(minutes, err ? `no answer from ws-server: ${err.message}` : String(reply?.error ?? 'an empty answer'));
-      retry = setTimeout(load, WINDOW_RETRY_MS);
+      if (JSON.stringify(request) !== JSON.stringify(current())) return ask();
+      if (!err && reply && !reply.error) return answered(reply);
+      failed(request, err ? `no answer from ws-server: ${err.message}` : String(reply?.error ?? 'an empty answer'));
+      retry = setTimeout(ask, RETRY_MS);
       return undefined;
     });
   };
-  return load;
+  return ask;
 }
 
 /**
@@ -46,12 +46,25 @@ export function connectDashboard(store, url, { ioFactory = io, ...options } = {}
     reconnectionDelayMax: 5000,
     ...options,
   });
-  const loadWindow = windowLoader(store, socket);
+  const loadWindow = askInTurn(socket, 'window', {
+    current: () => ({ minutes: store.windowMinutes }),
+    loading: ({ minutes }) => store.windowLoading(minutes),
+    answered: (reply) => store.applyWindow(reply),
+    failed: ({ minutes }, error) => store.windowFailed(minutes, error),
+  });
+  const loadRecords = askInTurn(socket, 'records', {
+    current: () => store.recordsRequest(),
+    loading: () => store.recordsLoading(),
+    answered: (reply) => store.applyRecords(reply),
+    failed: (_, error) => store.recordsFailed(error),
+  });
   store.requestWindow = loadWindow;
-  // Every (re)connect reloads the window: rows stored while away are in it.
+  store.requestRecords = loadRecords;
+  // Every (re)connect reloads the window and the table's page: rows stored while away are in them.
   socket.on('connect', () => {
     store.setConnection('connected');
     loadWindow();
+    loadRecords();
   });
   socket.on('disconnect', (reason) => {
     store.setConnection('reconnecting');
@@ -64,5 +77,6 @@ export function connectDashboard(store, url, { ioFactory = io, ...options } = {}
   socket.on('metrics', (payload) => store.appendRows(payload?.rows));
   socket.on('summary', (summary) => store.setSummary(summary));
   socket.on('status', (status) => store.setDatabaseStatus(status));
+  socket.on('comparison', (comparison) => store.applyComparison(comparison));
   return socket;
 }

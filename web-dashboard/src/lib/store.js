@@ -4,6 +4,7 @@
 // until that part changes, which lets useSyncExternalStore re-render only the
 // components whose slice changed.
 import { ChartWindow } from './chartWindow.js';
+import { mergeComparison } from './comparison.js';
 import { RingBuffer } from './ringBuffer.js';
 import { horaToMillis } from './rows.js';
 
@@ -11,6 +12,8 @@ export const WINDOW_CHOICES_MINUTES = [1, 5, 15, 60];
 export const DEFAULT_WINDOW_MINUTES = 5;
 /** Rows older (by `hora`) than the newest minus this are dropped: the widest window. */
 export const MAX_AGE_MS = Math.max(...WINDOW_CHOICES_MINUTES) * 60_000;
+/** Rows per page of the window's records table. */
+export const RECORDS_PAGE_ROWS = 20;
 /** Hard cap on rows held: an hour at 1 Hz twice over. */
 export const DEFAULT_MAX_ROWS = 7200;
 
@@ -36,6 +39,7 @@ export class MetricsStore {
     this.connection = 'connecting';
     this.database = null;
     this.summary = null;
+    this.comparison = null;
     this.rejectedRows = 0;
     this.windowMinutes = DEFAULT_WINDOW_MINUTES;
     // The charts' window: `loading` until ws-server answers the `window`
@@ -43,6 +47,10 @@ export class MetricsStore {
     this.chart = { minutes: this.windowMinutes, state: 'loading', window: null, error: null, revision: 0 };
     // Set by the socket wiring: asks ws-server for the window of windowMinutes.
     this.requestWindow = null;
+    // The window's records table: one page, sorted and paged by ws-server's
+    // database (`records` request); `page` is the last answer.
+    this.records = { sort: 'id', order: 'desc', offset: 0, state: 'loading', page: null, error: null };
+    this.requestRecords = null;
   }
 
   subscribe = (listener) => {
@@ -54,7 +62,9 @@ export class MetricsStore {
   getConnection = () => this.connection;
   getDatabase = () => this.database;
   getSummary = () => this.summary;
+  getComparison = () => this.comparison;
   getChart = () => this.chart;
+  getRecords = () => this.records;
 
   /** The window selector: the charts reload that window from the database. */
   chooseWindow(minutes) {
@@ -65,6 +75,48 @@ export class MetricsStore {
     this.windowMinutes = minutes;
     this.windowLoading(minutes);
     this.requestWindow?.();
+    this.#setRecords({ offset: 0 });
+    this.requestRecords?.();
+  }
+
+  /** The `records` request for the table's current sort and page, in the chosen window. */
+  recordsRequest() {
+    const { sort, order, offset } = this.records;
+    return { minutes: this.windowMinutes, sort, order, offset, limit: RECORDS_PAGE_ROWS };
+  }
+
+  /** A click on a column: sort by it (descending first), or flip the order when it already is; back to the first page. */
+  sortRecords(column) {
+    const order = this.records.sort === column && this.records.order === 'desc' ? 'asc' : 'desc';
+    this.#setRecords({ sort: column, order, offset: 0 });
+    this.requestRecords?.();
+  }
+
+  /** The page `pages` away (negative: back), within the window's records. */
+  pageRecords(pages) {
+    const total = this.records.page?.total ?? 0;
+    const lastOffset = Math.max(0, Math.floor((total - 1) / RECORDS_PAGE_ROWS) * RECORDS_PAGE_ROWS);
+    const offset = Math.min(lastOffset, Math.max(0, this.records.offset + pages * RECORDS_PAGE_ROWS));
+    if (offset === this.records.offset) return;
+    this.#setRecords({ offset });
+    this.requestRecords?.();
+  }
+
+  recordsLoading() {
+    this.#setRecords({ state: 'loading', error: null });
+  }
+
+  applyRecords(page) {
+    this.#setRecords({ state: 'ready', page, error: null });
+  }
+
+  recordsFailed(error) {
+    this.#setRecords({ state: 'error', error });
+  }
+
+  #setRecords(change) {
+    this.records = { ...this.records, ...change };
+    this.#notify();
   }
 
   windowLoading(minutes) {
@@ -102,11 +154,21 @@ export class MetricsStore {
     if (this.#append(rows) > 0) {
       this.rowsVersion += 1;
       this.#notify();
+      // The table is asked again on a click or a reload, not per row (that would be a query per
+      // client per tick); only a page of an empty window is asked again when the first rows come.
+      if (this.records.page?.total === 0) this.requestRecords?.();
     }
   }
 
   setSummary(summary) {
     this.summary = summary;
+    this.#notify();
+  }
+
+  /** `comparison`: the routes' figures, and their p95 points over the widest window. */
+  applyComparison(payload) {
+    if (!payload || !Array.isArray(payload.routes)) return;
+    this.comparison = mergeComparison(this.comparison, payload, this.maxAgeMs);
     this.#notify();
   }
 
