@@ -243,6 +243,9 @@ func writeManifest(t *testing.T, o *Objects) string {
 	for _, d := range o.Deployments {
 		docs = append(docs, d)
 	}
+	for _, j := range o.Jobs {
+		docs = append(docs, j)
+	}
 	for _, s := range o.Services {
 		docs = append(docs, s)
 	}
@@ -278,6 +281,13 @@ func TestKubeScoreRejectsTheMistakesItRunsFor(t *testing.T) {
 		{"no user set", "local-smi-trafficsplit", func(o *Objects) {
 			o.Deployments[1].Spec.Template.Spec.SecurityContext.RunAsUser = nil
 		}, "container-security-context-user-group-id"},
+		{"migration Job runs as root", "gke-smi-trafficsplit", func(o *Objects) {
+			root := int64(0)
+			o.Jobs[0].Spec.Template.Spec.SecurityContext.RunAsUser = &root
+		}, "container-security-context-user-group-id"},
+		{"migration Job without memory limit", "local-httproute-split", func(o *Objects) {
+			delete(o.Jobs[0].Spec.Template.Spec.Containers[0].Resources.Limits, corev1.ResourceMemory)
+		}, "container-resources"},
 		{"writable root filesystem", "gke-httproute-split", func(o *Objects) {
 			f := false
 			o.Deployments[2].Spec.Template.Spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem = &f

@@ -24,6 +24,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -85,6 +86,7 @@ type TrafficSplit struct {
 // Objects is one rendered variant, sorted by kind.
 type Objects struct {
 	Deployments    []appsv1.Deployment
+	Jobs           []batchv1.Job
 	Services       []corev1.Service
 	EndpointSlices []discoveryv1.EndpointSlice
 	Ingresses      []networkingv1.Ingress
@@ -122,6 +124,8 @@ func Parse(data []byte) (*Objects, error) {
 		switch head.Kind {
 		case "Deployment":
 			target = appendNew(&objs.Deployments)
+		case "Job":
+			target = appendNew(&objs.Jobs)
 		case "Service":
 			target = appendNew(&objs.Services)
 		case "EndpointSlice":
@@ -400,27 +404,45 @@ var (
 // its tag is not one that moves.
 func CheckImages(o *Objects) []error {
 	var errs []error
-	for _, dep := range o.Deployments {
-		for _, c := range allContainers(dep.Spec.Template.Spec) {
-			var tag string
-			if m := projectImage.FindStringSubmatch(c.Image); m != nil {
-				tag = m[1]
-			} else if m := cloudSQLProxy.FindStringSubmatch(c.Image); m != nil {
-				tag = m[1]
-			} else {
-				errs = append(errs, fmt.Errorf("deployment %s container %s: image %q is neither docker.io/<user>/so1-*:<tag> nor the pinned Cloud SQL proxy", dep.Name, c.Name, c.Image))
-				continue
-			}
-			if floatingTagWord.MatchString(tag) {
-				errs = append(errs, fmt.Errorf("deployment %s container %s: image %q has a floating tag", dep.Name, c.Name, c.Image))
-			}
+	for _, c := range containers(o) {
+		var tag string
+		if m := projectImage.FindStringSubmatch(c.Image); m != nil {
+			tag = m[1]
+		} else if m := cloudSQLProxy.FindStringSubmatch(c.Image); m != nil {
+			tag = m[1]
+		} else {
+			errs = append(errs, fmt.Errorf("%s: image %q is neither docker.io/<user>/so1-*:<tag> nor the pinned Cloud SQL proxy", c.where, c.Image))
+			continue
+		}
+		if floatingTagWord.MatchString(tag) {
+			errs = append(errs, fmt.Errorf("%s: image %q has a floating tag", c.where, c.Image))
 		}
 	}
 	return errs
 }
 
-func allContainers(pod corev1.PodSpec) []corev1.Container {
-	return append(append([]corev1.Container{}, pod.InitContainers...), pod.Containers...)
+// container is one container of a pod template, with where to find it.
+type container struct {
+	corev1.Container
+	where string // "deployment route1-python container route1-python"
+}
+
+// containers lists the containers, init containers included, of every
+// Deployment and Job.
+func containers(o *Objects) []container {
+	var list []container
+	add := func(kind, name string, pod corev1.PodSpec) {
+		for _, c := range append(append([]corev1.Container{}, pod.InitContainers...), pod.Containers...) {
+			list = append(list, container{c, fmt.Sprintf("%s %s container %s", kind, name, c.Name)})
+		}
+	}
+	for _, dep := range o.Deployments {
+		add("deployment", dep.Name, dep.Spec.Template.Spec)
+	}
+	for _, job := range o.Jobs {
+		add("job", job.Name, job.Spec.Template.Spec)
+	}
+	return list
 }
 
 var secretName = regexp.MustCompile(`(?i)(password|passwd|secret|token|key)`)
@@ -434,12 +456,10 @@ func CheckSecrets(o *Objects) []error {
 			errs = append(errs, fmt.Errorf("secret %s holds data in a manifest", s.Name))
 		}
 	}
-	for _, dep := range o.Deployments {
-		for _, c := range allContainers(dep.Spec.Template.Spec) {
-			for _, env := range c.Env {
-				if secretName.MatchString(env.Name) && env.Value != "" {
-					errs = append(errs, fmt.Errorf("deployment %s container %s: env %s has a literal value", dep.Name, c.Name, env.Name))
-				}
+	for _, c := range containers(o) {
+		for _, env := range c.Env {
+			if secretName.MatchString(env.Name) && env.Value != "" {
+				errs = append(errs, fmt.Errorf("%s: env %s has a literal value", c.where, env.Name))
 			}
 		}
 	}
@@ -447,19 +467,18 @@ func CheckSecrets(o *Objects) []error {
 }
 
 // CheckPods: no privilege escalation in any container (kube-score has no such
-// check); readiness on /readyz and liveness on /healthz in each app container,
-// the endpoints every service of this project serves.
+// check); readiness on /readyz and liveness on /healthz in each app container
+// of a Deployment, the endpoints every service of this project serves.
 func CheckPods(o *Objects) []error {
 	var errs []error
-	for _, dep := range o.Deployments {
-		pod := dep.Spec.Template.Spec
-		for _, c := range allContainers(pod) {
-			sc := c.SecurityContext
-			if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-				errs = append(errs, fmt.Errorf("deployment %s container %s: allowPrivilegeEscalation not false", dep.Name, c.Name))
-			}
+	for _, c := range containers(o) {
+		sc := c.SecurityContext
+		if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			errs = append(errs, fmt.Errorf("%s: allowPrivilegeEscalation not false", c.where))
 		}
-		for _, c := range pod.Containers {
+	}
+	for _, dep := range o.Deployments {
+		for _, c := range dep.Spec.Template.Spec.Containers {
 			where := fmt.Sprintf("deployment %s container %s", dep.Name, c.Name)
 			if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 				errs = append(errs, fmt.Errorf("%s: readiness probe must GET /readyz", where))

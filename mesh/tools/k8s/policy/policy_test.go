@@ -52,7 +52,7 @@ func renderedVariants(t *testing.T) map[string]*Objects {
 func TestRenderedVariantsPassEveryRule(t *testing.T) {
 	for name, objs := range renderedVariants(t) {
 		t.Run(name, func(t *testing.T) {
-			if objs.Kinds["Deployment"] != 3 || objs.Kinds["Namespace"] != 1 {
+			if objs.Kinds["Deployment"] != 3 || objs.Kinds["Job"] != 1 || objs.Kinds["Namespace"] != 1 {
 				t.Fatalf("unexpected object set: %v", objs.Kinds)
 			}
 			if errs := Check(objs); len(errs) > 0 {
@@ -130,6 +130,14 @@ func TestRulesRejectTheMistakesTheyExistFor(t *testing.T) {
 		{"privilege escalation in the Cloud SQL proxy", "gke-httproute-split", func(o *Objects) {
 			o.Deployments[2].Spec.Template.Spec.InitContainers[0].SecurityContext.AllowPrivilegeEscalation = nil
 		}, "allowPrivilegeEscalation"},
+		{"privilege escalation in the migration Job", "local-smi-trafficsplit", func(o *Objects) {
+			yes := true
+			o.Jobs[0].Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = &yes
+		}, "job db-migrate container migrate: allowPrivilegeEscalation"},
+		{"password as literal env in the migration Job", "gke-smi-trafficsplit", func(o *Objects) {
+			c := &o.Jobs[0].Spec.Template.Spec.Containers[0]
+			c.Env = append(c.Env, corev1.EnvVar{Name: "DB_MIGRATE_PASSWORD", Value: "hunter2"})
+		}, "job db-migrate container migrate: env DB_MIGRATE_PASSWORD has a literal value"},
 		{"readiness probe on another path", "local-httproute-split", func(o *Objects) {
 			o.Deployments[0].Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Path = "/healthz"
 		}, "/readyz"},
