@@ -143,8 +143,10 @@ const gradeWarning = 5 // kube-score's scorecard.GradeWarning; critical is 1
 func kubeScore(t *testing.T, manifest string, exceptions []string) []string {
 	t.Helper()
 	cfg := readKubeScoreChecks(t)
-	// Exceptions live in checks.conf only, never in a manifest's annotations.
-	args := []string{"score", "--output-format", "json", "--disable-ignore-checks-annotations"}
+	// Which checks run is checks.conf's alone: a manifest's kube-score/ignore
+	// and kube-score/enable annotations have no effect.
+	args := []string{"score", "--output-format", "json",
+		"--disable-ignore-checks-annotations", "--disable-optional-checks-annotations"}
 	enabled := map[string]bool{}
 	for check, optional := range kubeScoreList(t) {
 		switch {
