@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The mesh/ tests: render every overlay x split component, check the rendered
-# objects against the project's policies (Go), have a real kube-apiserver
-# accept every object (server-side dry run), run the deploy scripts in DRY_RUN
-# mode, and lint the shell scripts and the GitHub workflows.
+# objects against the project's own rules (Go) and the generic ones
+# (kube-score), have a real kube-apiserver accept every object (server-side dry
+# run), run the deploy scripts in DRY_RUN mode, and lint the shell scripts and
+# the GitHub workflows.
 # Ends with "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -15,6 +16,7 @@ GATEWAY_API_VERSION=v1.2.1 # the Gateway API range Linkerd 2.18 supports: 1.1.1 
 "$ROOT/scripts/ensure-packages.sh" openssl shellcheck ca-certificates || exit 1
 bin_dir="$("$MESH_DIR/tests/k8s-tools.sh")" || { echo "error: building the Kubernetes tools failed" >&2; exit 1; }
 KUBECTL="$bin_dir/kubectl"
+kube_score="$("$MESH_DIR/tests/kube-score-tool.sh")" || { echo "error: building kube-score failed" >&2; exit 1; }
 work="$RUN_DIR/mesh-test"
 rm -rf "$work"
 mkdir -p "$work/rendered"
@@ -39,12 +41,19 @@ for overlay_dir in "$MESH_DIR"/overlays/*/; do
   done
 done
 
-# --- policy (Go) -------------------------------------------------------------
-if (cd "$MESH_DIR/tools/k8s" && RENDERED_DIR="$work/rendered" go test -count=1 -v ./policy >"$work/policy.log" 2>&1); then
+# --- policy: the project's rules (Go), the generic ones (kube-score) ------------
+if (cd "$MESH_DIR/tools/k8s" && RENDERED_DIR="$work/rendered" go test -count=1 -v -skip KubeScore ./policy >"$work/policy.log" 2>&1); then
   pass "policy checks (Go): $(grep -c -- '--- PASS' "$work/policy.log") test cases on every rendered variant"
 else
   fail "policy:"
   cat "$work/policy.log"
+fi
+if (cd "$MESH_DIR/tools/k8s" && RENDERED_DIR="$work/rendered" KUBE_SCORE="$kube_score" \
+  go test -count=1 -v -run KubeScore ./policy >"$work/kube-score.log" 2>&1); then
+  pass "kube-score (tools/kube-score/checks.conf): $(grep -c -- '--- PASS' "$work/kube-score.log") test cases on every rendered variant and mesh/local-cluster"
+else
+  fail "kube-score:"
+  cat "$work/kube-score.log"
 fi
 
 # --- the TrafficSplit CRD against the published v1alpha2 types (Go) ------------

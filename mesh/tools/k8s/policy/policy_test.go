@@ -52,7 +52,7 @@ func renderedVariants(t *testing.T) map[string]*Objects {
 func TestRenderedVariantsPassEveryRule(t *testing.T) {
 	for name, objs := range renderedVariants(t) {
 		t.Run(name, func(t *testing.T) {
-			if objs.Kinds["Deployment"] != 3 || objs.Kinds["Namespace"] != 1 {
+			if objs.Kinds["Deployment"] != 3 || objs.Kinds["Job"] != 1 || objs.Kinds["Namespace"] != 1 {
 				t.Fatalf("unexpected object set: %v", objs.Kinds)
 			}
 			if errs := Check(objs); len(errs) > 0 {
@@ -99,9 +99,6 @@ func TestRulesRejectTheMistakesTheyExistFor(t *testing.T) {
 		{"two splits", "gke-httproute-split", func(o *Objects) {
 			o.TrafficSplits = append(o.TrafficSplits, TrafficSplit{})
 		}, "exactly one split"},
-		{"service selects no pod", "gke-httproute-split", func(o *Objects) {
-			service(o, "ws-server").Spec.Selector = map[string]string{"app.kubernetes.io/name": "ws"}
-		}, "matches no pod template"},
 		{"service targets a missing port", "local-httproute-split", func(o *Objects) {
 			service(o, ApexService).Spec.Ports[0].TargetPort.StrVal = "web"
 		}, "is no container port"},
@@ -114,8 +111,8 @@ func TestRulesRejectTheMistakesTheyExistFor(t *testing.T) {
 		{"pod not meshed", "local-httproute-split", func(o *Objects) {
 			delete(o.Deployments[0].Spec.Template.Annotations, "linkerd.io/inject")
 		}, "linkerd.io/inject"},
-		{"image tag latest", "gke-httproute-split", func(o *Objects) {
-			o.Deployments[1].Spec.Template.Spec.Containers[0].Image = "docker.io/so1fase2/so1-route2-node:latest"
+		{"image tag main", "gke-httproute-split", func(o *Objects) {
+			o.Deployments[1].Spec.Template.Spec.Containers[0].Image = "docker.io/so1fase2/so1-route2-node:main"
 		}, "floating tag"},
 		{"image without tag", "gke-httproute-split", func(o *Objects) {
 			o.Deployments[1].Spec.Template.Spec.Containers[0].Image = "docker.io/so1fase2/so1-route2-node"
@@ -130,13 +127,23 @@ func TestRulesRejectTheMistakesTheyExistFor(t *testing.T) {
 			c := &o.Deployments[0].Spec.Template.Spec.Containers[0]
 			c.Env = append(c.Env, corev1.EnvVar{Name: "DB_PASSWORD", Value: "hunter2"})
 		}, "literal value"},
-		{"writable root filesystem", "gke-httproute-split", func(o *Objects) {
-			f := false
-			o.Deployments[2].Spec.Template.Spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem = &f
-		}, "not read-only"},
-		{"no readiness probe", "local-httproute-split", func(o *Objects) {
-			o.Deployments[0].Spec.Template.Spec.Containers[0].ReadinessProbe = nil
+		{"privilege escalation in the Cloud SQL proxy", "gke-httproute-split", func(o *Objects) {
+			o.Deployments[2].Spec.Template.Spec.InitContainers[0].SecurityContext.AllowPrivilegeEscalation = nil
+		}, "allowPrivilegeEscalation"},
+		{"privilege escalation in the migration Job", "local-smi-trafficsplit", func(o *Objects) {
+			yes := true
+			o.Jobs[0].Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = &yes
+		}, "job db-migrate container migrate: allowPrivilegeEscalation"},
+		{"password as literal env in the migration Job", "gke-smi-trafficsplit", func(o *Objects) {
+			c := &o.Jobs[0].Spec.Template.Spec.Containers[0]
+			c.Env = append(c.Env, corev1.EnvVar{Name: "DB_MIGRATE_PASSWORD", Value: "hunter2"})
+		}, "job db-migrate container migrate: env DB_MIGRATE_PASSWORD has a literal value"},
+		{"readiness probe on another path", "local-httproute-split", func(o *Objects) {
+			o.Deployments[0].Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Path = "/healthz"
 		}, "/readyz"},
+		{"app container without liveness probe beside a sidecar that has one", "gke-smi-trafficsplit", func(o *Objects) {
+			o.Deployments[2].Spec.Template.Spec.Containers[0].LivenessProbe = nil
+		}, "/healthz"},
 		{"route without HPA", "gke-httproute-split", func(o *Objects) {
 			o.HPAs = o.HPAs[:1]
 		}, "HorizontalPodAutoscaler"},
