@@ -69,6 +69,8 @@ service_command() {
     ingress) COMMAND=(nginx -p "$STACK_DIR/nginx" -c "$STACK_DIR/nginx/nginx.conf" -e "$STACK_DIR/nginx/error.log") ;;
     ws) COMMAND=(env "PORT=$WS_PORT" "${db_env[@]}"
       "CORS_ORIGINS=http://127.0.0.1:$DASHBOARD_PORT,http://localhost:$DASHBOARD_PORT"
+      # The page's route comparison: ws-server scrapes both routes' /metrics, as routecompare does.
+      "ROUTE_METRICS_URLS=python=http://127.0.0.1:$ROUTE1_PORT/metrics,node=http://127.0.0.1:$ROUTE2_PORT/metrics"
       "${make[@]}" "$PROJECT_ROOT/ws-server" run) ;;
     dashboard) COMMAND=(env "PORT=$DASHBOARD_PORT" HOST=127.0.0.1 "WS_URL=http://127.0.0.1:$WS_PORT"
       "${make[@]}" "$PROJECT_ROOT/web-dashboard" run) ;;
