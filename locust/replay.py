@@ -50,6 +50,9 @@ def add_arguments(parser):
                         help="attempts per record before giving up on it")
     parser.add_argument("--backoff-cap", env_var="LOCUST_BACKOFF_CAP", type=float, default=8.0,
                         help="longest wait between two attempts, seconds")
+    # From the environment only, like the routes' own (a flag would show it in `ps`).
+    parser.add_argument("--ingest-token", env_var="INGEST_TOKEN", default="", is_secret=True,
+                        help="the routes' bearer token (set INGEST_TOKEN; .env has it)")
     add_progress_argument(parser)
 
 
@@ -156,6 +159,9 @@ def prepare(environment, **_):
     options = environment.parsed_options
     if options.max_attempts < 1:
         raise SystemExit("--max-attempts must be at least 1")
+    if not options.ingest_token:
+        # Every record would be refused with 401 (a master checks too, for an early stop).
+        raise SystemExit("INGEST_TOKEN is not set: the routes refuse writes without it")
     check_progress_interval(options)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
@@ -241,6 +247,9 @@ class RecordSender(FastHttpUser):
     connection_timeout = 5.0
     network_timeout = 15.0
 
+    def on_start(self):
+        self.authorization = {"Authorization": f"Bearer {self.environment.parsed_options.ingest_token}"}
+
     @task
     def send_next_record(self):
         try:
@@ -259,7 +268,8 @@ class RecordSender(FastHttpUser):
     def deliver(self, record):
         options = self.environment.parsed_options
         for attempt in range(1, options.max_attempts + 1):
-            with self.client.post("/api/metrics", json=record, catch_response=True) as response:
+            with self.client.post("/api/metrics", json=record, headers=dict(self.authorization),
+                                  catch_response=True) as response:
                 # A connection closed before any answer has no headers at all.
                 headers = response.headers or {}
                 route = headers.get("X-Route") or "no-route"

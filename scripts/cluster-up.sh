@@ -9,7 +9,7 @@
 # Configuration (environment or .env): GCP_PROJECT (required), GCP_REGION,
 # GCP_ZONE, CLUSTER_NAME, SQL_INSTANCE, SQL_TIER, DOCKERHUB_USERNAME, IMAGE_TAG,
 # SPLIT (smi-trafficsplit, the default, | httproute-split), DASHBOARD_URL (the Cloud Run URL,
-# for ws-server's CORS), DB_NAME, DB_USER, DB_PASSWORD, DB_MIGRATE_USER, DB_MIGRATE_PASSWORD.
+# for ws-server's CORS), DB_NAME, DB_USER, DB_PASSWORD, DB_MIGRATE_USER, DB_MIGRATE_PASSWORD, INGEST_TOKEN.
 # DRY_RUN=1 prints every command instead of running it.
 # Needs: gcloud, kubectl, helm, go, and the linkerd CLI at LINKERD_VERSION with
 # `linkerd smi` at LINKERD_SMI_VERSION (mesh/deploy-lib.sh; checked, a mismatch is refused).
@@ -35,7 +35,7 @@ NAMESPACE=so1-fase2
 KSA=so1-fase2-app
 GSA_NAME=so1-fase2-sql
 
-require_vars GCP_PROJECT DB_NAME DB_USER DB_PASSWORD DB_MIGRATE_USER DB_MIGRATE_PASSWORD
+require_vars GCP_PROJECT DB_NAME DB_USER DB_PASSWORD DB_MIGRATE_USER DB_MIGRATE_PASSWORD INGEST_TOKEN
 case "$SPLIT" in
   smi-trafficsplit | httproute-split) ;;
   *) echo "error: SPLIT must be smi-trafficsplit or httproute-split (got '$SPLIT')" >&2; exit 2 ;;
@@ -131,7 +131,7 @@ run gcloud iam service-accounts add-iam-policy-binding "$GSA" \
 
 echo "== namespace and Secrets (the apps reach Cloud SQL through the proxy on 127.0.0.1:3306)"
 run kubectl apply -f "$PROJECT_ROOT/mesh/base/namespace.yaml"
-DB_HOST=127.0.0.1 DB_PORT=3306 "$PROJECT_ROOT/mesh/secrets/create-db-secret.sh"
+DB_HOST=127.0.0.1 DB_PORT=3306 "$PROJECT_ROOT/mesh/secrets/create-secrets.sh"
 
 echo "== the overlay: mesh/variants/gke-$SPLIT with this deployment's values"
 deploy_dir="$RUN_DIR/cluster-up/kustomization"

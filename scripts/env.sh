@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by every script: loads the project's configuration.
 # `.env` is created from `.env.example` on first run (with generated database
-# passwords); a variable already set in the environment wins over the file.
+# passwords and ingest token); a variable already set in the environment wins over the file.
 # After sourcing, PROJECT_ROOT and an absolute RUN_DIR are exported.
 
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,7 +15,7 @@ project_env_init() {
   fi
   # Each password is generated when empty, or appended when an older .env lacks it.
   local secret generated
-  for secret in DB_PASSWORD DB_MIGRATE_PASSWORD; do
+  for secret in DB_PASSWORD DB_MIGRATE_PASSWORD INGEST_TOKEN; do
     generated="$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
     if grep -qE "^$secret=\$" "$env_file"; then
       sed -i "s/^$secret=\$/$secret=${generated}/" "$env_file"

@@ -498,7 +498,7 @@ deploy() {
   } >"$dir/kustomization.yaml"
   kubectl_ apply -f "$PROJECT_ROOT/mesh/base/namespace.yaml" >/dev/null
   DB_HOST=database DB_PORT=3306 KUBECONFIG="$ADMIN_KUBECONFIG" KUBECTL="$BIN/kubectl" \
-    "$PROJECT_ROOT/mesh/secrets/create-db-secret.sh" >/dev/null
+    "$PROJECT_ROOT/mesh/secrets/create-secrets.sh" >/dev/null
   KUBECTL="$BIN/kubectl" KUBECONFIG="$ADMIN_KUBECONFIG" apply_with_migrations "$NAMESPACE" "$dir" >/dev/null
   local entry
   entry="$(entry_image)"

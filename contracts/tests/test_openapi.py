@@ -10,7 +10,13 @@ def test_post_metrics_answers():
     api = yaml.safe_load((CONTRACTS / "ingest-api.yaml").read_text())
     assert api["openapi"].startswith("3.1")
     post = api["paths"]["/api/metrics"]["post"]
-    assert set(post["responses"]) == {"201", "400", "413", "415", "422", "503"}
+    assert set(post["responses"]) == {"201", "400", "401", "413", "415", "422", "503"}
+    # Only the write needs the token; health, readiness and metrics stay open.
+    assert post["security"] == [{"ingestToken": []}]
+    assert api["components"]["securitySchemes"]["ingestToken"] == {**api["components"]["securitySchemes"]["ingestToken"],
+                                                                  "type": "http", "scheme": "bearer"}
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert "security" not in api["paths"][path]["get"] and "security" not in api
     assert "Retry-After" in post["responses"]["503"]["headers"]
     for path in ("/healthz", "/readyz", "/metrics"):
         assert "get" in api["paths"][path]

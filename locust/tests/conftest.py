@@ -6,6 +6,7 @@ check. The real agent, routes and nginx are exercised by tests/e2e.
 """
 
 import json
+import os
 import pathlib
 import threading
 from collections import Counter
@@ -15,6 +16,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE_RECORD = json.loads((ROOT / "contracts/examples/valid/spec-example.json").read_text())
+# The token the replays started by these tests inherit, and the recorder demands.
+os.environ["INGEST_TOKEN"] = "locust-tests-token"
+AUTHORIZATION = "Bearer locust-tests-token"
 
 
 class Recorder(ThreadingHTTPServer):
@@ -30,6 +34,7 @@ class Recorder(ThreadingHTTPServer):
         self.drop_first_attempt = False  # close the connection, unanswered, on every id's first POST
         self.agent_down = False  # answer 500 to every GET
         self.seen = 0
+        self.unauthorized = 0  # POSTs without the deployment's bearer token, answered 401
         self.served = 0  # 200 answers to GET /api/metrics: records handed out
 
     @property
@@ -63,6 +68,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         server = self.server
         record = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.headers.get("Authorization") != AUTHORIZATION:
+            with server.lock:
+                server.unauthorized += 1
+            return self.answer(401, {"error": "unauthorized", "message": "no token"})
         with server.lock:
             record_id = record["id"]
             server.posts[record_id] += 1

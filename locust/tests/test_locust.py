@@ -143,3 +143,21 @@ def test_replay_refuses_a_missing_or_broken_records_file(recorder, tmp_path):
     result = run_locust([*base, "--records-file", str(broken)])
     assert result.returncode != 0 and "not valid JSON" in result.stderr
     assert not recorder.posts
+
+
+def test_replay_sends_the_token_and_refuses_to_run_without_one(recorder, tmp_path):
+    records = [dict(EXAMPLE_RECORD, id=str(uuid.uuid4())) for _ in range(5)]
+    records_file = tmp_path / "records.json"
+    records_file.write_text(json.dumps(records))
+    env = dict(os.environ, RUN_DIR=str(tmp_path), RECORDS_FILE=str(records_file), REPLAY_USERS="5",
+               REPLAY_RATE="5", INGRESS_URL=recorder.url, LOCUST_STATS_DIR=str(tmp_path / "stats"))
+    sent = subprocess.run(["./run-phase.sh", "replay"], cwd=LOCUST_DIR, env=env, capture_output=True, text=True,
+                          timeout=90)
+    assert sent.returncode == 0, sent.stderr[-3000:]
+    assert set(recorder.accepted) == {r["id"] for r in records} and recorder.unauthorized == 0
+    del env["INGEST_TOKEN"]
+    refused = subprocess.run(["./run-phase.sh", "replay"], cwd=LOCUST_DIR, env=env, capture_output=True,
+                             text=True, timeout=90)
+    assert refused.returncode != 0
+    assert "INGEST_TOKEN is not set" in refused.stdout + refused.stderr
+    assert recorder.unauthorized == 0, "a record was sent without the token"

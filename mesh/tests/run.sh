@@ -93,15 +93,15 @@ if apiserver_start "$bin_dir" "$work/apiserver"; then
     fi
   done
 
-  # The Secret, created for real by the command the manual gives, twice (the
-  # second run updates): every key holds its value, and no value is printed.
+  # The Secrets, created for real by the command the manual gives, twice (the
+  # second run updates): every key holds its value, in its own Secret, and no value is printed.
   secret_password="test-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
   secret_ok=1
   for attempt in 1 2; do
     if ! KUBECTL="$KUBECTL" DB_HOST=127.0.0.1 DB_PORT=3306 DB_USER=monitor DB_NAME=monitor \
       DB_PASSWORD="$secret_password-$attempt" DB_MIGRATE_USER=monitor_migrate \
-      DB_MIGRATE_PASSWORD="$secret_password-migrate-$attempt" \
-      "$MESH_DIR/secrets/create-db-secret.sh" >"$work/secret.log" 2>&1 ||
+      DB_MIGRATE_PASSWORD="$secret_password-migrate-$attempt" INGEST_TOKEN="$secret_password-token-$attempt" \
+      "$MESH_DIR/secrets/create-secrets.sh" >"$work/secret.log" 2>&1 ||
       grep -qF "$secret_password" "$work/secret.log"; then
       secret_ok=0
     fi
@@ -110,12 +110,15 @@ if apiserver_start "$bin_dir" "$work/apiserver"; then
   keys="$(kubectl_ -n so1-fase2 get secret db-credentials -o 'jsonpath={.data}')"
   stored_migrate="$(kubectl_ -n so1-fase2 get secret db-migrate-credentials -o 'jsonpath={.data.DB_MIGRATE_PASSWORD}' | base64 -d)"
   migrate_keys="$(kubectl_ -n so1-fase2 get secret db-migrate-credentials -o 'jsonpath={.data}')"
+  stored_token="$(kubectl_ -n so1-fase2 get secret ingest-token -o 'jsonpath={.data.INGEST_TOKEN}' | base64 -d)"
+  token_keys="$(kubectl_ -n so1-fase2 get secret ingest-token -o 'jsonpath={.data}')"
   if ((secret_ok)) && [[ "$stored" == "$secret_password-2" && "$keys" == *DB_HOST*DB_NAME*DB_PASSWORD*DB_PORT*DB_USER* &&
     "$keys" != *MIGRATE* && "$stored_migrate" == "$secret_password-migrate-2" &&
-    "$migrate_keys" == *DB_MIGRATE_PASSWORD*DB_MIGRATE_USER* ]]; then
-    pass "create-db-secret.sh creates and updates db-credentials and db-migrate-credentials without printing a password"
+    "$migrate_keys" == *DB_MIGRATE_PASSWORD*DB_MIGRATE_USER* && "$keys" != *INGEST_TOKEN* &&
+    "$stored_token" == "$secret_password-token-2" && "$token_keys" != *DB_* ]]; then
+    pass "create-secrets.sh creates and updates db-credentials, db-migrate-credentials and ingest-token without printing a value"
   else
-    fail "create-db-secret.sh: $(cat "$work/secret.log")"
+    fail "create-secrets.sh: $(cat "$work/secret.log")"
   fi
 
   # The server really validates: the mistakes the manual warns about are refused.

@@ -11,6 +11,9 @@ from .logs import uvicorn_log_config
 
 def main():
     settings = from_env()
+    if not settings.ingest_token:
+        raise SystemExit("route1: INGEST_TOKEN is not set; POST /api/metrics needs it "
+                         "(a Kubernetes Secret in the cluster, generated into .env locally)")
     multiproc_dir = None
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Set before any worker imports prometheus_client, so every worker

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import ROUTE_NAME, jsontext, logs, metrics, storage
+from .auth import BearerToken
 from .config import from_env
 from .validation import RecordValidator
 
@@ -70,6 +71,7 @@ def create_app(settings=None):
     settings = settings or from_env()
     logs.configure(settings.log_level)
     validator = RecordValidator.from_file(settings.record_schema)
+    ingest_token = BearerToken(settings.ingest_token)
     engine = storage.make_engine(settings)
     # DB work runs in threads; at most one per pooled connection, the rest wait here.
     state = {}
@@ -104,6 +106,10 @@ def create_app(settings=None):
             limiter.release()
 
     async def store_metrics(request: Request):
+        if not ingest_token.admits(request.headers.get("authorization")):
+            metrics.UNAUTHORIZED.inc()
+            return error_response(401, "unauthorized", "Send Authorization: Bearer <the deployment's INGEST_TOKEN>.",
+                                  headers={"WWW-Authenticate": "Bearer"})
         if not is_json_media_type(request.headers.get("content-type")):
             metrics.REJECTED.inc()
             return error_response(415, "unsupported_media_type", "Content-Type must be application/json.")

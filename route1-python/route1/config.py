@@ -21,6 +21,9 @@ class Settings:
     db_name: str
     db_pool_size: int
     record_schema: Path
+    # The write path's bearer token; required by the service (route1/__main__.py), not by
+    # the migrations, which read the rest of these settings too.
+    ingest_token: str = field(repr=False)
 
 
 def _int(env, name, default):
@@ -40,4 +43,5 @@ def from_env(env=os.environ):
         db_name=env.get("DB_NAME", "monitor"),
         db_pool_size=max(1, _int(env, "DB_POOL_SIZE", 16)),
         record_schema=Path(env.get("METRIC_RECORD_SCHEMA", str(DEFAULT_SCHEMA))),
+        ingest_token=env.get("INGEST_TOKEN", ""),
     )

@@ -36,6 +36,10 @@ DATABASE_UP = Gauge(
     "ingest_database_up", "1 when the route's last readiness check reached the database, else 0.",
     ["route"], multiprocess_mode="mostrecent").labels(ROUTE_NAME)
 
+UNAUTHORIZED = Counter(
+    "ingest_unauthorized_requests", "Requests refused with 401: no bearer token, or not INGEST_TOKEN.",
+    ["route"]).labels(ROUTE_NAME)
+
 STORED = RECORDS.labels(ROUTE_NAME, "stored")
 DUPLICATE = RECORDS.labels(ROUTE_NAME, "duplicate")
 REJECTED = RECORDS.labels(ROUTE_NAME, "rejected")

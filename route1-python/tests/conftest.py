@@ -73,7 +73,8 @@ class Service:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(ENV["RUN_DIR"]) / f"test-{name}.log"
-        env = {key: DB_ENV[key] for key in ("PATH", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME")}
+        env = {key: DB_ENV[key] for key in ("PATH", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME",
+                                            "INGEST_TOKEN")}
         # debug: the access lines too must hold no record contents.
         env.update(PORT=str(self.port), LOG_LEVEL="debug", **(extra_env or {}))
         self.log_file = open(self.log_path, "w")
@@ -100,7 +101,11 @@ class Service:
 
 
 class Client(httpx.Client):
-    """Every response of the route must say which route answered."""
+    """Every response of the route must say which route answered. Requests carry the
+    deployment's bearer token unless a test sets its own Authorization."""
+
+    def __init__(self, **kwargs):
+        super().__init__(headers={"Authorization": f"Bearer {ENV['INGEST_TOKEN']}"}, **kwargs)
 
     def request(self, *args, **kwargs):
         response = super().request(*args, **kwargs)

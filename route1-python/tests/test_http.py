@@ -1,12 +1,16 @@
 """The running service over HTTP, against its private MariaDB."""
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import uuid
 
+import httpx
 import pytest
 
-from conftest import CONTRACTS, Client, example
+from conftest import CONTRACTS, SERVICE_DIR, Client, example
 
 EXPECTED = json.loads((CONTRACTS / "examples/invalid-expected.json").read_text())
 VALID = sorted(p.name for p in (CONTRACTS / "examples/valid").glob("*.json"))
@@ -273,3 +277,39 @@ def test_a_body_beyond_the_json_limits_is_refused_and_counted_before_parsing(cli
     assert (answer.status_code, answer.json()["error"]) == (400, "number_too_long")
     assert stored_ids(database, [record["id"]]) == 0
     assert scrape(client)[1][rejected] == before + 2
+
+
+# (No trailing spaces: HTTP strips them from a header's value before any route sees it.)
+@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Basic dXNlcjpwYXNz", "Bearer wrong",
+                                           "Bearer  {token}", "Bearer {token}x", "{token}"])
+def test_a_write_without_the_token_is_401_and_stores_nothing(service, database, authorization):
+    record = fresh_record()
+    headers = {"Content-Type": "application/json"}
+    if authorization is not None:
+        headers["Authorization"] = authorization.format(token=os.environ["INGEST_TOKEN"])
+    with httpx.Client(base_url=service.url, timeout=10) as anonymous:
+        before = scrape(anonymous)[1].get('ingest_unauthorized_requests_total{route="python"}', 0)
+        refused = anonymous.post("/api/metrics", content=json.dumps(record), headers=headers)
+        assert (refused.status_code, refused.json()["error"]) == (401, "unauthorized")
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert scrape(anonymous)[1]['ingest_unauthorized_requests_total{route="python"}'] == before + 1
+        # Health, readiness and metrics stay open.
+        assert [anonymous.get(path).status_code for path in ("/healthz", "/readyz", "/metrics")] == [200] * 3
+    assert stored_ids(database, [record["id"]]) == 0
+
+
+def test_the_scheme_is_case_insensitive(service, database):
+    record = fresh_record()
+    with httpx.Client(base_url=service.url, timeout=10) as plain:
+        stored = plain.post("/api/metrics", content=json.dumps(record), headers={
+            "Content-Type": "application/json", "Authorization": f"bEARER {os.environ['INGEST_TOKEN']}"})
+    assert stored.status_code == 201, stored.text
+    assert stored_ids(database, [record["id"]]) == 1
+
+
+def test_the_service_refuses_to_start_without_a_token():
+    env = {key: value for key, value in os.environ.items() if key != "INGEST_TOKEN"}
+    started = subprocess.run([sys.executable, "-m", "route1"], cwd=SERVICE_DIR, env=env, capture_output=True,
+                             text=True, timeout=30)
+    assert started.returncode != 0
+    assert "INGEST_TOKEN is not set" in started.stderr

@@ -23,7 +23,7 @@ function sendUnavailable(res, body) {
   res.status(503).json(body);
 }
 
-function createApp({ validateBody, store, metrics, logger }) {
+function createApp({ validateBody, store, metrics, logger, admits }) {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -68,6 +68,13 @@ function createApp({ validateBody, store, metrics, logger }) {
     res.end(await metrics.registry.metrics());
   });
 
+  // Before the body is read: a stranger's bytes cost nothing.
+  const requireToken = (req, res, next) => {
+    if (admits(req.headers.authorization)) return next();
+    metrics.countUnauthorized();
+    res.set('WWW-Authenticate', 'Bearer');
+    sendError(res, 401, 'unauthorized', "Send Authorization: Bearer <the deployment's INGEST_TOKEN>.");
+  };
   const requireJson = (req, res, next) => {
     if (isJsonMediaType(req.headers['content-type'])) return next();
     metrics.countRecords('rejected', 1);
@@ -77,7 +84,7 @@ function createApp({ validateBody, store, metrics, logger }) {
   // into {} and refuses top-level scalars, which the contract answers otherwise.
   const readBody = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES, inflate: false });
 
-  app.post('/api/metrics', requireJson, readBody, async (req, res) => {
+  app.post('/api/metrics', requireToken, requireJson, readBody, async (req, res) => {
     let body;
     try {
       const text = utf8.decode(req.body ?? new Uint8Array(0));

@@ -13,7 +13,7 @@ function intFromEnv(env, name, fallback) {
 }
 
 function loadConfig(env = process.env) {
-  const missing = ['DB_HOST', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'].filter((name) => !env[name]);
+  const missing = ['DB_HOST', 'DB_USER', 'DB_PASSWORD', 'DB_NAME', 'INGEST_TOKEN'].filter((name) => !env[name]);
   if (missing.length) throw new Error(`missing environment variables: ${missing.join(', ')}`);
   return {
     port: intFromEnv(env, 'PORT', 8080),
@@ -25,6 +25,8 @@ function loadConfig(env = process.env) {
       database: env.DB_NAME,
       poolMax: intFromEnv(env, 'DB_POOL_MAX', 20),
     },
+    // POST /api/metrics needs it as a bearer token (a Secret in the cluster, .env locally).
+    ingestToken: env.INGEST_TOKEN,
     logLevel: env.LOG_LEVEL || 'info',
     // The contract's record schema, read at start so that a contract change is a behaviour change.
     recordSchemaPath:

@@ -20,6 +20,13 @@ function createMetrics(route) {
     labelNames: ['route', 'outcome'],
     registers: [registry],
   });
+  const unauthorized = new client.Counter({
+    name: 'ingest_unauthorized_requests_total',
+    help: 'Requests refused with 401: no bearer token, or not INGEST_TOKEN.',
+    labelNames: ['route'],
+    registers: [registry],
+  }).labels({ route });
+  unauthorized.inc(0);
   // Set by every /readyz check.
   const databaseUp = new client.Gauge({
     name: 'ingest_database_up',
@@ -37,6 +44,9 @@ function createMetrics(route) {
     registry,
     observeRequest(method, path, status, seconds) {
       requestDuration.observe({ route, method, path, status: String(status) }, seconds);
+    },
+    countUnauthorized() {
+      unauthorized.inc();
     },
     setDatabaseUp(up) {
       databaseUp.set(up ? 1 : 0);

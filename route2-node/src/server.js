@@ -10,6 +10,7 @@ const { createStore } = require('./store');
 const { checkSchema, SchemaMismatchError, DatabaseUnavailableError } = require('./schema-check');
 const { createMetrics } = require('./metrics');
 const { createApp, ROUTE } = require('./app');
+const { bearerTokenCheck } = require('./auth');
 
 async function main() {
   const config = loadConfig();
@@ -31,7 +32,7 @@ async function main() {
   });
   const store = guardedStore(createStore({ sequelize, MetricRecord, route: ROUTE, logger }), schema);
   const metrics = createMetrics(ROUTE);
-  const app = createApp({ validateBody, store, metrics, logger });
+  const app = createApp({ validateBody, store, metrics, logger, admits: bearerTokenCheck(config.ingestToken) });
 
   const server = app.listen(config.port, () => {
     logger.info({ port: server.address().port, db: `${config.db.host}:${config.db.port}/${config.db.database}` }, 'listening');

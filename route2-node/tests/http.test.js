@@ -1,9 +1,11 @@
 'use strict';
 // The contract's HTTP rules other than the examples: 415 -> 413 -> 400 -> 422
 // order, error shape, X-Route everywhere, health, readiness and metrics.
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useService, post, newId, VALID } = require('./support');
+const { useService, post, newId, VALID, AUTHORIZATION, countIds } = require('./support');
 
 const MIB = 1024 * 1024;
 const service = useService();
@@ -46,7 +48,7 @@ test('a chunked body over 1 MiB is 413', async () => {
     for (let i = 0; i < 5; i += 1) yield Buffer.alloc(256 * 1024 + 1, 0x20);
   };
   const response = await fetch(`${service.url}/api/metrics`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks(), duplex: 'half',
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTHORIZATION }, body: chunks(), duplex: 'half',
   });
   assert.equal(response.status, 413);
   assert.equal((await response.json()).error, 'payload_too_large');
@@ -157,4 +159,35 @@ test('logs are JSON lines without record contents', () => {
   const text = JSON.stringify(service.logs);
   assert.ok(!text.includes(VALID.hora), 'a record field value reached the info log');
   assert.ok(service.logs.every((entry) => typeof entry.level === 'number' && entry.msg));
+});
+
+test('a write without the token is 401 before the body is read, counted, and stores nothing', async () => {
+  const token = process.env.INGEST_TOKEN;
+  // (No trailing spaces: HTTP strips them from a header's value before any route sees it.)
+  for (const authorization of [undefined, '', 'Bearer', 'Basic dXNlcjpwYXNz', 'Bearer wrong',
+    `Bearer  ${token}`, `Bearer ${token}x`, token]) {
+    const record = { ...VALID, id: newId() };
+    const headers = { 'content-type': 'application/json' };
+    if (authorization !== undefined) headers.authorization = authorization;
+    const metricsBefore = await (await fetch(`${service.url}/metrics`)).text();
+    const before = Number(/^ingest_unauthorized_requests_total\{route="node"\} (\d+)$/m.exec(metricsBefore)[1]);
+    const refused = await fetch(`${service.url}/api/metrics`, { method: 'POST', headers, body: JSON.stringify(record) });
+    assert.equal(refused.status, 401, String(authorization));
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
+    assert.equal((await refused.json()).error, 'unauthorized');
+    const metricsAfter = await (await fetch(`${service.url}/metrics`)).text();
+    assert.match(metricsAfter, new RegExp(`^ingest_unauthorized_requests_total\\{route="node"\\} ${before + 1}$`, 'm'));
+    assert.equal(await countIds([record.id]), 0);
+  }
+  // The scheme's letter case is free; health, readiness and metrics need no token.
+  assert.equal((await post(service.url, { ...VALID, id: newId() }, { 'content-type': 'application/json', authorization: `bEARER ${token}` })).status, 201);
+  for (const open of ['/healthz', '/readyz', '/metrics']) assert.equal((await fetch(`${service.url}${open}`)).status, 200, open);
+});
+
+test('the route refuses to start without INGEST_TOKEN, naming it', () => {
+  const env = { ...process.env };
+  delete env.INGEST_TOKEN;
+  const started = spawnSync(process.execPath, [path.join(__dirname, '../src/server.js')], { env, encoding: 'utf8', timeout: 30000 });
+  assert.notEqual(started.status, 0);
+  assert.match(started.stdout + started.stderr, /INGEST_TOKEN/);
 });

@@ -15,7 +15,7 @@ const CONTRACTS = path.join(PROJECT, 'contracts');
 /** A valid record of the contract's examples. */
 const VALID = JSON.parse(fs.readFileSync(path.join(CONTRACTS, 'examples/valid/spec-example.json'), 'utf8'));
 
-for (const name of ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME', 'MARIADB_DIR']) {
+for (const name of ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME', 'MARIADB_DIR', 'INGEST_TOKEN']) {
   if (!process.env[name]) throw new Error(`${name} is not set: run the tests with 'make test'`);
 }
 
@@ -51,10 +51,13 @@ async function startService(extraEnv = {}) {
   };
 }
 
+/** The deployment's bearer token, which every POST below carries. */
+const AUTHORIZATION = `Bearer ${process.env.INGEST_TOKEN}`;
+
 async function post(url, body, headers = { 'content-type': 'application/json' }) {
   const response = await fetch(`${url}/api/metrics`, {
     method: 'POST',
-    headers,
+    headers: { authorization: AUTHORIZATION, ...headers },
     body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -115,4 +118,4 @@ function mariadb(command) {
 
 const newId = () => crypto.randomUUID();
 
-module.exports = { useService, post, connectDb, countIds, mariadb, newId, VALID, CONTRACTS };
+module.exports = { useService, post, AUTHORIZATION, connectDb, countIds, mariadb, newId, VALID, CONTRACTS };

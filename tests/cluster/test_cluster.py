@@ -36,6 +36,8 @@ CONTRACTS = ROOT / "contracts"
 ENTRY_URL = "http://127.0.0.1:30080"
 DASHBOARD_URL = "http://127.0.0.1:30088"
 DASHBOARD_CHECK = ROOT / "tests/e2e/dashboard-check.mjs"
+# The token the routes' Secret ingest-token holds: `deploy` made it from the same .env.
+AUTHORIZATION = f"Bearer {os.environ['INGEST_TOKEN']}"
 
 
 def run(*args, timeout=300, check=True, input=None):
@@ -66,7 +68,7 @@ def rows_of(ids):
 def post_through_entry(record):
     """POSTs one record through the entry point from the host; returns the route that stored it."""
     request = urllib.request.Request(f"{ENTRY_URL}/api/metrics", data=json.dumps(record).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "Authorization": AUTHORIZATION})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
         return json.loads(response.read())["route"]
@@ -110,6 +112,8 @@ def client_pod(namespace, name, script):
             "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [{
                 "name": "client", "image": image, "imagePullPolicy": "Never", "command": ["python", "-c", script],
+                # The token in the environment, as the routes get theirs, not in the command line.
+                "env": [{"name": "AUTHORIZATION", "value": AUTHORIZATION}],
                 "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                     "capabilities": {"drop": ["ALL"]}},
             }],
@@ -133,10 +137,12 @@ def client_pod(namespace, name, script):
 # policies' sets a moment after the pod starts, so the first attempts of an
 # allowed client may be refused too. Exit 0 on the first answer.
 POST_RECORD = """
-import sys, time, urllib.request
+import os, sys, time, urllib.request
 deadline = time.monotonic() + TRY_S
 while True:
-    request = urllib.request.Request(URL, data=BODY.encode(), method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(URL, data=BODY.encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": os.environ["AUTHORIZATION"]})
     try:
         with urllib.request.urlopen(request, timeout=3) as response:
             print(response.status, response.read().decode())
@@ -233,6 +239,20 @@ def test_the_entry_point_serves_both_routes(cluster):
     routes = [post_through_entry(new_record()) for _ in range(40)]
     # kube-proxy picks an endpoint at random per connection: 40 draws fall 10-30 with odds above 99.8 %.
     assert 10 <= routes.count("python") <= 30, routes
+
+
+def test_the_entry_point_passes_on_the_routes_401_without_the_token(cluster):
+    record = new_record()
+    routes = set()
+    for _ in range(20):  # split per connection: both routes answer (all 20 to one: p = 2^-19)
+        request = urllib.request.Request(f"{ENTRY_URL}/api/metrics", data=json.dumps(record).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert (refused.value.code, refused.value.headers["WWW-Authenticate"]) == (401, "Bearer")
+        routes.add(refused.value.headers["X-Route"])
+    assert routes == {"python", "node"}
+    assert rows_of([record["id"]]) == {}
 
 
 def test_cluster_load_stores_every_record_once_through_a_route_pod_deleted_mid_replay(cluster):

@@ -38,7 +38,7 @@ DB_ENV = dict(ENV, MARIADB_DIR=str(RUN_DIR / "mariadb"), DB_HOST="127.0.0.1",
 NETWORK = "slirp4netns:allow_host_loopback=true"
 HOST_FROM_CONTAINER = "10.0.2.2"
 LOCAL_VARIANT = ROOT / "mesh/variants/local-smi-trafficsplit"
-SECRET_TEMPLATE = ROOT / "mesh/secrets/db-credentials.env.template"
+SECRETS_DIR = ROOT / "mesh/secrets"
 # Bounded waits: a container answers /healthz within this, or the test fails naming it.
 START_TIMEOUT_S = 60
 CONTAINER_PREFIX = "so1-test-images-"
@@ -69,15 +69,21 @@ class Database:
         return subprocess.run([MARIADB_SCRIPT, "sql"], input=statement, env=DB_ENV, text=True,
                               capture_output=True, check=True).stdout
 
-    def secret_env(self):
-        """The Secret db-credentials as a pod gets it, for a container on slirp4netns."""
+    def secrets(self):
+        """{Secret name: its keys and values}, as the pods get them through envFrom, for
+        containers on slirp4netns; the keys are the templates' of mesh/secrets/."""
         values = {"DB_HOST": HOST_FROM_CONTAINER, "DB_PORT": DB_ENV["DB_PORT"], "DB_USER": DB_ENV["DB_USER"],
-                  "DB_PASSWORD": DB_ENV["DB_PASSWORD"], "DB_NAME": DB_ENV["DB_NAME"]}
-        keys = [line.split("=", 1)[0] for line in SECRET_TEMPLATE.read_text().splitlines()
-                if line and not line.startswith("#")]
-        unknown = set(keys) - set(values)
-        assert not unknown, f"the Secret template has keys this test cannot fill: {sorted(unknown)}"
-        return {key: values[key] for key in keys}
+                  "DB_PASSWORD": DB_ENV["DB_PASSWORD"], "DB_NAME": DB_ENV["DB_NAME"],
+                  "DB_MIGRATE_USER": DB_ENV["DB_MIGRATE_USER"], "DB_MIGRATE_PASSWORD": DB_ENV["DB_MIGRATE_PASSWORD"],
+                  "INGEST_TOKEN": DB_ENV["INGEST_TOKEN"]}
+        secrets = {}
+        for template in sorted(SECRETS_DIR.glob("*.env.template")):
+            keys = [line.split("=", 1)[0] for line in template.read_text().splitlines()
+                    if line and not line.startswith("#")]
+            unknown = set(keys) - set(values)
+            assert not unknown, f"{template.name} has keys this test cannot fill: {sorted(unknown)}"
+            secrets[template.name.removesuffix(".env.template")] = {key: values[key] for key in keys}
+        return secrets
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +176,7 @@ class Container:
         podman("rm", "--force", "--ignore", self.name, check=False)
 
 
-def deployment_container(rendered, name, image, secret_env, env_overrides=None):
+def deployment_container(rendered, name, image, secrets, env_overrides=None):
     """A Container with the settings of Deployment `name` of the rendered variant,
     with `env_overrides` for what a deploy script sets per deployment."""
     (deployment,) = [o for o in rendered if o["kind"] == "Deployment" and o["metadata"]["name"] == name]
@@ -180,8 +186,9 @@ def deployment_container(rendered, name, image, secret_env, env_overrides=None):
     config_maps = {o["metadata"]["name"]: o.get("data", {}) for o in rendered if o["kind"] == "ConfigMap"}
     env = {}
     for source in spec.get("envFrom", []):
-        assert source.get("secretRef", {}).get("name") == "db-credentials", f"{name}: unexpected envFrom {source}"
-        env.update(secret_env)
+        secret = source.get("secretRef", {}).get("name")
+        assert secret in secrets, f"{name}: envFrom names no Secret of mesh/secrets/: {source}"
+        env.update(secrets[secret])
     for item in spec.get("env", []):
         if "value" in item:
             env[item["name"]] = item["value"]
@@ -247,14 +254,14 @@ def fake_proc():
 @pytest.fixture(scope="session")
 def started(images, database, rendered_local, fake_proc):
     """Every image running at once; ws-server's and the dashboard's tests need the routes and each other."""
-    secret_env = database.secret_env()
+    secrets = database.secrets()
     containers = {}
     dashboard_port = free_port()
     # As scripts/cluster-up.sh does, ws-server's CORS_ORIGINS names the dashboard's own origin.
     overrides = {"ws-server": {"CORS_ORIGINS": f"http://127.0.0.1:{dashboard_port}"}}
     try:
         for name in ("route1-python", "route2-node", "ws-server"):
-            containers[name] = deployment_container(rendered_local, name, images[f"so1-{name}"], secret_env,
+            containers[name] = deployment_container(rendered_local, name, images[f"so1-{name}"], secrets,
                                                     overrides.get(name))
         # The agent as scripts/vm-setup.sh runs it (docker stop's 10 s), on the fake /proc tree.
         containers["agent"] = Container(

@@ -1,5 +1,6 @@
 """Each image as it is deployed: what it contains, whom it runs as, what it answers, how it stops."""
 import json
+import os
 import queue
 import re
 import subprocess
@@ -152,7 +153,7 @@ def new_record(example="with-id.json"):
 
 def post_record(route, record):
     return http("POST", route.url + "/api/metrics", json.dumps(record).encode(),
-                {"Content-Type": "application/json"})
+                {"Content-Type": "application/json", "Authorization": f"Bearer {os.environ['INGEST_TOKEN']}"})
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))

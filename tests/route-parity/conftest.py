@@ -54,7 +54,7 @@ class RunningRoute:
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = Path(ENV["RUN_DIR"]) / f"test-parity-{name}.log"
         env = {key: DB_ENV[key] for key in ("PATH", "HOME", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
-                                            "DB_NAME") if key in DB_ENV}
+                                            "DB_NAME", "INGEST_TOKEN") if key in DB_ENV}
         env["PORT"] = str(port)
         with socket.socket() as probe:
             # Otherwise an older instance on the port would answer in its place.
@@ -95,7 +95,9 @@ def routes(database):
     try:
         for route in running.values():
             route.wait_ready()
-        clients = {name: httpx.Client(base_url=route.url, timeout=15) for name, route in running.items()}
+        clients = {name: httpx.Client(base_url=route.url, timeout=15,
+                                      headers={"Authorization": f"Bearer {ENV['INGEST_TOKEN']}"})
+                   for name, route in running.items()}
         yield clients
         for client in clients.values():
             client.close()

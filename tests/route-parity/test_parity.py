@@ -5,6 +5,7 @@ The routes share one database, so a request that stores records is sent to
 each route with ids of its own (same shape, same case), or the second route
 would rightly answer with duplicates."""
 import json
+import os
 import re
 import uuid
 
@@ -198,6 +199,14 @@ def test_escaped_quotes_do_not_end_a_string(routes):
     # Everything after the escaped quote is still inside the string: no nesting, no number.
     text = with_extra('"\\\"' + "[" * 100 + "1" * 100 + '"')
     assert assert_same(both(routes, post_per_route(text)))[0] == 201
+
+
+@pytest.mark.parametrize("authorization", ["", "Bearer wrong", "Basic x", "bearer {token}x"])
+def test_no_token_is_the_same_401_before_anything_else(routes, authorization):
+    # Would be 415, or 413: the token comes first (a missing header: each route's own tests).
+    headers = {"Content-Type": "text/plain", "Authorization": authorization.format(token=os.environ["INGEST_TOKEN"])}
+    status, body = assert_same(both(routes, post_bytes(b"{" * (MIB + 1), headers)))
+    assert (status, body["error"]) == (401, "unauthorized")
 
 
 def test_order_of_checks(routes):

@@ -35,6 +35,10 @@ func main() {
 	flag.Parse()
 
 	cfg.Method = strings.ToUpper(cfg.Method)
+	// From the environment, not a flag, so that the token never shows in `ps`.
+	if token := os.Getenv("INGEST_TOKEN"); token != "" {
+		cfg.Authorization = "Bearer " + token
+	}
 	if records != "" {
 		bodies, err := loadgen.LoadRecords(records)
 		if err != nil {

@@ -432,7 +432,9 @@ func TestHungFileAnswers503AndDoesNotPileUpReads(t *testing.T) {
 		t.Fatalf("healthz %d", code)
 	}
 	code, body := get(t, srv.URL+"/readyz")
-	var ready struct{ Fuente map[string]struct{ Source, Error string } }
+	var ready struct {
+		Fuente map[string]struct{ Source, Error string }
+	}
 	if err := json.Unmarshal(body, &ready); err != nil || code != http.StatusServiceUnavailable ||
 		!strings.Contains(ready.Fuente["ram"].Error, ram) || ready.Fuente["cpu"].Error != "" || ready.Fuente["procesos"].Error != "" {
 		t.Fatalf("readyz: want only ram failing, got %d %s", code, body)
@@ -495,7 +497,9 @@ func TestHungProcessStatNamesTheFile(t *testing.T) {
 	srv, _ := startAgent(t, collector.Config{ProcRoot: root, Carnet: carnet, Reads: collector.NewReads(300 * time.Millisecond)}, 0, nil)
 	for range 3 {
 		code, body := get(t, srv.URL+"/readyz")
-		var ready struct{ Fuente map[string]struct{ Source, Error string } }
+		var ready struct {
+			Fuente map[string]struct{ Source, Error string }
+		}
 		if err := json.Unmarshal(body, &ready); err != nil || code != http.StatusServiceUnavailable ||
 			!strings.Contains(ready.Fuente["procesos"].Error, hung) || ready.Fuente["ram"].Error != "" {
 			t.Fatalf("readyz: want procesos failing on %s, got %d %s", hung, code, body)

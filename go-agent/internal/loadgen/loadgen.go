@@ -34,6 +34,8 @@ type Config struct {
 	Duration  time.Duration
 	Requests  int64
 	Timeout   time.Duration
+	// Authorization, when set, is sent on every POST (the routes' "Bearer <INGEST_TOKEN>").
+	Authorization string
 }
 
 // Result is the wire format of -json; field names are part of the CLI contract.
@@ -244,6 +246,9 @@ func doRequest(cfg Config, client *http.Client) (time.Duration, int, error) {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+		if cfg.Authorization != "" {
+			req.Header.Set("Authorization", cfg.Authorization)
+		}
 	}
 	t0 := time.Now()
 	resp, err := client.Do(req)

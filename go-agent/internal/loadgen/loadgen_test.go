@@ -52,6 +52,9 @@ func TestRunPostsRecordsRoundRobinWithFreshIDs(t *testing.T) {
 		if r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("content-type %q", r.Header.Get("Content-Type"))
 		}
+		if got := r.Header.Get("Authorization"); got != "Bearer t0ken" {
+			t.Errorf("authorization %q, want the configured one", got)
+		}
 		raw, _ := io.ReadAll(r.Body)
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -68,7 +71,8 @@ func TestRunPostsRecordsRoundRobinWithFreshIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), Config{URL: srv.URL, Method: "POST", Bodies: recs, Users: 1, Requests: 6, Timeout: 5 * time.Second})
+	res, err := Run(context.Background(), Config{URL: srv.URL, Method: "POST", Bodies: recs, Users: 1, Requests: 6,
+		Timeout: 5 * time.Second, Authorization: "Bearer t0ken"})
 	if err != nil {
 		t.Fatal(err)
 	}
