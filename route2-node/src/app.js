@@ -97,7 +97,7 @@ function createApp({ validateBody, store, metrics, logger }) {
       logger.warn({ err: error.cause.message, code: error.cause.code }, 'database unavailable');
       return sendUnavailable(res, {
         error: 'database_unavailable',
-        message: 'The database is unavailable; nothing was stored.',
+        message: error.clientMessage,
       });
     }
     metrics.countRecords('stored', result.stored);
