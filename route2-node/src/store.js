@@ -3,20 +3,17 @@
 const { UniqueConstraintError, ConnectionError, TimeoutError, QueryTypes } = require('sequelize');
 const { escape } = require('mysql2');
 const { withDeadline, timeLeftMs } = require('./deadline');
-const { createSlots } = require('./slots');
 
 const UNIQUE_KEY = 'uq_metric_records_record_id';
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 const MAX_ATTEMPTS = 3;
-// All the database work of one request (pool, statements, commit, retries) ends
-// by this deadline, so that the contract's 503 comes within 2 s.
+// A request's statements, commit and retries end by this deadline, so that the
+// contract's 503 comes within 2 s (the pool's wait, 0.8 s, is inside it too).
 const STORE_DEADLINE_MS = 1500;
-// Batches hold at most a quarter of the pool and wait this long for a turn, so
-// that concurrent 1000-record batches leave connections (and database time) to
-// single records. Slot wait plus the pool's own 0.8 s stays inside the deadline.
+// Batches at once (src/batch-turns.js): a quarter of the pool, so that concurrent
+// 1000-record batches leave connections (and database time) to single records.
 const BATCH_SHARE_OF_POOL = 0.25;
-const BATCH_SLOT_WAIT_MS = 500;
 // The 503's message, the same text in both routes (route 1: route1/storage.py).
 const NOTHING_STORED = 'The database is unavailable; nothing was stored.';
 const OUTCOME_UNKNOWN = 'The database did not confirm the commit: the records may have been stored. '
@@ -110,8 +107,6 @@ const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const answeredByServer = (error) => driverError(error).sqlState !== undefined;
 
 function createStore({ sequelize, MetricRecord, route, logger }) {
-  const batchSlots = createSlots(Math.max(1, Math.floor(sequelize.options.pool.max * BATCH_SHARE_OF_POOL)));
-
   // The model's INSERT, generated once by Sequelize's query generator and run
   // with bind parameters through sequelize.query (pool, transactions, error
   // mapping). Model.create would rebuild it, with an instance, for every record:
@@ -202,15 +197,7 @@ function createStore({ sequelize, MetricRecord, route, logger }) {
     // Inserting in one order (by id) makes concurrent batches take the unique
     // key's locks in the same order, which avoids most deadlocks between them.
     const rows = records.map((record) => toValues(record, route)).sort(byRecordId);
-    const isBatch = rows.length > 1;
-    if (isBatch && !(await batchSlots.acquire(BATCH_SLOT_WAIT_MS))) {
-      throw new DatabaseUnavailableError(new Error(`no batch slot free within ${BATCH_SLOT_WAIT_MS} ms`));
-    }
-    try {
-      return await withDeadline(deadlineAt, () => attemptWithRetries(rows));
-    } finally {
-      if (isBatch) batchSlots.release();
-    }
+    return withDeadline(deadlineAt, () => attemptWithRetries(rows));
   }
 
   /** Whether the database answers (for /readyz). */
@@ -222,7 +209,7 @@ function createStore({ sequelize, MetricRecord, route, logger }) {
     }
   }
 
-  return { storeRecords, ping };
+  return { storeRecords, ping, batchTurns: Math.max(1, Math.floor(sequelize.options.pool.max * BATCH_SHARE_OF_POOL)) };
 }
 
 module.exports = {
