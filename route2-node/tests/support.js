@@ -115,4 +115,4 @@ function mariadb(command) {
 
 const newId = () => crypto.randomUUID();
 
-module.exports = { useService, post, connectDb, countIds, mariadb, newId, VALID, CONTRACTS };
+module.exports = { startService, useService, post, connectDb, countIds, mariadb, newId, VALID, CONTRACTS };
