@@ -17,6 +17,10 @@ from latency_proxy import LatencyProxy
 from route1.storage import NOTHING_STORED, OUTCOME_UNKNOWN
 
 FREEZE_S = 3.0
+# More than the traffic's clients: requests sent while frozen then find idle pooled
+# connections and their statements reach the server (a new connection would wait
+# for the server's greeting and send nothing).
+IDLE_CONNECTIONS = 12
 # Longer than any single database call's timeout (1 s) and the 2 s answer.
 LATE_COMMIT_ANSWER_S = 3.0
 
@@ -113,6 +117,18 @@ def assert_outcomes(url, answers, database):
 
 def test_frozen_3_s_under_traffic_every_answer_keeps_its_promise(service, database):
     pid = int((Path(database.env["MARIADB_DIR"]) / "mysqld.pid").read_text())
+    warm_up = []
+
+    def post_one():
+        with Client(base_url=service.url, timeout=10) as http:
+            warm_up.append(http.post_json(records(1)[0]).status_code)
+
+    threads = [threading.Thread(target=post_one) for _ in range(IDLE_CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert warm_up == [201] * IDLE_CONNECTIONS
     traffic = Traffic(service.url)
     try:
         until("a 201 before the freeze", 5, lambda: any(a["status"] == 201 for a in traffic.answers))

@@ -2,12 +2,17 @@
 // The database frozen (SIGSTOP) for 3 s under steady traffic, then resumed: each
 // answer's promise holds afterwards (tests/outcomes.js).
 const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { useService } = require('./support');
+const { useService, post, newId, VALID } = require('./support');
 const { until, pause, startTraffic, untilServerQuiet, assertOutcomes } = require('./outcomes');
 
 const FREEZE_MS = 3000;
+// More than the traffic's clients: requests sent while frozen then find idle pooled
+// connections and their statements reach the server (a new connection would wait
+// for the server's greeting and send nothing).
+const IDLE_CONNECTIONS = 12;
 const service = useService();
 const serverPid = () => Number(fs.readFileSync(path.join(process.env.MARIADB_DIR, 'mysqld.pid'), 'utf8'));
 
@@ -16,6 +21,8 @@ after(() => process.kill(serverPid(), 'SIGCONT'));
 
 test('frozen 3 s under traffic: every 201 is stored, every "nothing was stored" absent, unknown outcomes stored once after a retry', async (t) => {
   const pid = serverPid();
+  const warmUp = await Promise.all(Array.from({ length: IDLE_CONNECTIONS }, () => post(service.url, { ...VALID, id: newId() })));
+  assert.deepEqual(warmUp.map((answer) => answer.status), Array(IDLE_CONNECTIONS).fill(201));
   const traffic = startTraffic(service.url);
   try {
     await until('a 201 before the freeze', 5000, () => traffic.answers.some((a) => a.status === 201));
