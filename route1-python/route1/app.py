@@ -144,7 +144,7 @@ def create_app(settings=None):
         except storage.DatabaseUnavailable as error:
             log.warning("database unavailable", extra={"fields": {"reason": str(error),
                                                                   "records": len(rows)}})
-            return error_response(503, "database_unavailable", "The database is unavailable; nothing was stored.",
+            return error_response(503, "database_unavailable", error.client_message,
                                   headers={"Retry-After": RETRY_AFTER_S})
         if stored:
             metrics.STORED.inc(stored)

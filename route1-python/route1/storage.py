@@ -39,8 +39,20 @@ INTEGER_FIELDS = ("total_ram", "ram_libre", "uso_ram", "procesos_corriendo", "to
                   "procesos_durmiendo", "procesos_zombie", "procesos_parados")
 
 
+# The 503's message, the same text in both routes (route 2: src/store.js).
+NOTHING_STORED = "The database is unavailable; nothing was stored."
+OUTCOME_UNKNOWN = ("The database did not confirm the commit: the records may have been stored. "
+                   "Retry with the same ids; stored ones are then counted as duplicates.")
+
+
 class DatabaseUnavailable(Exception):
-    """The database could not be reached or did not answer in time; nothing was stored."""
+    """The database could not be reached or did not answer in time: nothing was stored,
+    unless `outcome_unknown` (COMMIT was sent and its answer never came)."""
+
+    def __init__(self, reason, *, outcome_unknown=False):
+        super().__init__(reason)
+        self.outcome_unknown = outcome_unknown
+        self.client_message = OUTCOME_UNKNOWN if outcome_unknown else NOTHING_STORED
 
 
 class NotACalendarTime(ValueError):
@@ -162,6 +174,13 @@ def _is_connection_error(error):
         and _error_code(error) not in TRANSIENT
 
 
+def _is_unanswered(error):
+    """The client gave up (timeout, connection lost: CR_* codes 2000-2999) rather than
+    the server answering with an error: what the server did is unknown."""
+    code = _error_code(error)
+    return isinstance(error, pymysql.err.InterfaceError) or (code is not None and 2000 <= code < 3000)
+
+
 def _transaction(engine, rows):
     connection = engine.raw_connection()
     committing = False
@@ -177,6 +196,8 @@ def _transaction(engine, rows):
             connection.invalidate(error)
             if not committing:
                 raise _LostBeforeCommit() from error
+            if _is_unanswered(error):
+                raise DatabaseUnavailable(str(error), outcome_unknown=True) from error
         else:
             try:
                 connection.rollback()

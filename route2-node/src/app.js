@@ -2,7 +2,8 @@
 // The HTTP side of contracts/ingest-api.yaml: Express, validation at the edge,
 // the contract's error shape on every failure, X-Route on every response.
 const express = require('express');
-const { DatabaseUnavailableError } = require('./store');
+const { DatabaseUnavailableError, NOTHING_STORED } = require('./store');
+const { createBatchTurns } = require('./batch-turns');
 const { LimitExceededError, checkLimits } = require('./jsontext');
 
 const ROUTE = 'node';
@@ -83,8 +84,13 @@ function createApp({ validateBody, store, metrics, logger, admits }) {
   // The raw bytes, parsed below: body-parser's JSON parser turns an empty body
   // into {} and refuses top-level scalars, which the contract answers otherwise.
   const readBody = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES, inflate: false });
+  const takeBatchTurn = createBatchTurns({
+    turns: store.batchTurns,
+    maxBodyBytes: BODY_LIMIT_BYTES,
+    refuse: (res) => sendUnavailable(res, { error: 'database_unavailable', message: NOTHING_STORED }),
+  });
 
-  app.post('/api/metrics', requireToken, requireJson, readBody, async (req, res) => {
+  app.post('/api/metrics', requireToken, requireJson, takeBatchTurn, readBody, async (req, res) => {
     let body;
     try {
       const text = utf8.decode(req.body ?? new Uint8Array(0));
@@ -108,7 +114,7 @@ function createApp({ validateBody, store, metrics, logger, admits }) {
       logger.warn({ err: error.cause.message, code: error.cause.code }, 'database unavailable');
       return sendUnavailable(res, {
         error: 'database_unavailable',
-        message: 'The database is unavailable; nothing was stored.',
+        message: error.clientMessage,
       });
     }
     metrics.countRecords('stored', result.stored);

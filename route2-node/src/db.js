@@ -5,6 +5,7 @@
 // altered from here (no sync()); src/schema-check.js compares this model with the
 // live table at start, and the route refuses to start when they disagree.
 const { Sequelize, DataTypes } = require('sequelize');
+const { timeLeftMs } = require('./deadline');
 
 // Every database call has a deadline, so that a dead or frozen database turns
 // into a 503 well within 2 s instead of a hang.
@@ -13,11 +14,14 @@ const ACQUIRE_TIMEOUT_MS = 800;
 const QUERY_TIMEOUT_MS = 1000;
 
 // Sequelize has no per-query timeout for MySQL, so each new mysql2 connection
-// gets mysql2's own `timeout` on every command; a connection whose command timed
+// gets mysql2's own `timeout` on every command, shortened to the request's
+// deadline (src/deadline.js) when one is running; a connection whose command timed
 // out is destroyed, since its protocol state is unknown, and the pool drops it.
 function armQueryTimeout(connection, timeoutMs) {
-  const withTimeout = (options) =>
-    typeof options === 'string' ? { sql: options, timeout: timeoutMs } : { timeout: timeoutMs, ...options };
+  const withTimeout = (options) => {
+    const timeout = Math.max(1, Math.min(timeoutMs, Math.floor(timeLeftMs())));
+    return typeof options === 'string' ? { sql: options, timeout } : { timeout, ...options };
+  };
   const destroyOnTimeout = (callback) => (error, ...results) => {
     if (error && error.code === 'PROTOCOL_SEQUENCE_TIMEOUT') connection.destroy();
     return callback(error, ...results);

@@ -108,6 +108,7 @@ function guardedStore(store, schema) {
   return {
     storeRecords: async (records) => (await schema.ensure(), store.storeRecords(records)),
     ping: async () => (await schema.ensure(), store.ping()),
+    batchTurns: store.batchTurns,
   };
 }
 

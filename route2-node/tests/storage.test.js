@@ -74,11 +74,12 @@ test('concurrent overlapping batches in opposite orders store every id exactly o
   assert.equal(await rowsWithIds(ids), ids.length);
 });
 
-// Resolves once a route connection has been executing an INSERT on two polls in a
-// row, i.e. is waiting for a lock (a fixed sleep is too short on a loaded machine).
+// Resolves once a route connection has been executing an INSERT (a batch's is a
+// plain query, a single row's a prepared statement) on two polls in a row, i.e. is
+// waiting for a lock (a fixed sleep is too short on a loaded machine).
 async function routeInsertBlocked() {
   const insertIds = async () => new Set((await service.db.query('SHOW PROCESSLIST'))[0]
-    .filter((p) => p.Command === 'Execute' && String(p.Info).startsWith('INSERT')).map((p) => p.Id));
+    .filter((p) => ['Execute', 'Query'].includes(p.Command) && String(p.Info).startsWith('INSERT')).map((p) => p.Id));
   for (let previous = new Set(), until = Date.now() + 5000; Date.now() < until;) {
     const current = await insertIds();
     if ([...current].some((id) => previous.has(id))) return;

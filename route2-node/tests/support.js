@@ -118,4 +118,4 @@ function mariadb(command) {
 
 const newId = () => crypto.randomUUID();
 
-module.exports = { useService, post, AUTHORIZATION, connectDb, countIds, mariadb, newId, VALID, CONTRACTS };
+module.exports = { startService, useService, post, AUTHORIZATION, connectDb, countIds, mariadb, newId, VALID, CONTRACTS };
