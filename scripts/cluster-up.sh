@@ -9,7 +9,8 @@
 # Configuration (environment or .env): GCP_PROJECT (required), GCP_REGION,
 # GCP_ZONE, CLUSTER_NAME, SQL_INSTANCE, SQL_TIER, DOCKERHUB_USERNAME, IMAGE_TAG,
 # SPLIT (smi-trafficsplit, the default, | httproute-split), DASHBOARD_URL (the Cloud Run URL,
-# for ws-server's CORS), DB_NAME, DB_USER, DB_PASSWORD, DB_MIGRATE_USER, DB_MIGRATE_PASSWORD, INGEST_TOKEN.
+# for ws-server's CORS), DB_NAME, DB_USER, DB_PASSWORD, DB_READ_USER, DB_READ_PASSWORD,
+# DB_MIGRATE_USER, DB_MIGRATE_PASSWORD, INGEST_TOKEN.
 # DRY_RUN=1 prints every command instead of running it.
 # Needs: gcloud, kubectl, helm, go, and the linkerd CLI at LINKERD_VERSION with
 # `linkerd smi` at LINKERD_SMI_VERSION (mesh/deploy-lib.sh; checked, a mismatch is refused).
@@ -35,7 +36,8 @@ NAMESPACE=so1-fase2
 KSA=so1-fase2-app
 GSA_NAME=so1-fase2-sql
 
-require_vars GCP_PROJECT DB_NAME DB_USER DB_PASSWORD DB_MIGRATE_USER DB_MIGRATE_PASSWORD INGEST_TOKEN
+require_vars GCP_PROJECT DB_NAME DB_USER DB_PASSWORD DB_READ_USER DB_READ_PASSWORD DB_MIGRATE_USER \
+  DB_MIGRATE_PASSWORD INGEST_TOKEN
 case "$SPLIT" in
   smi-trafficsplit | httproute-split) ;;
   *) echo "error: SPLIT must be smi-trafficsplit or httproute-split (got '$SPLIT')" >&2; exit 2 ;;
@@ -110,13 +112,15 @@ fi
 if ! exists gcloud sql databases describe "$DB_NAME" --instance "$SQL_INSTANCE"; then
   run gcloud sql databases create "$DB_NAME" --instance "$SQL_INSTANCE"
 fi
-# Two users: the routes' and the migration Job's (Cloud SQL gives users made this way
-# its cloudsqlsuperuser role; narrowing the routes' user to rows only is not done yet).
+# Three users: the routes', ws-server's and the migration Job's (Cloud SQL gives users made
+# this way its cloudsqlsuperuser role; narrowing them, as scripts/mariadb.sh does locally,
+# is not done yet).
 create_sql_user() { # create_sql_user USER PASSWORD
   gcloud sql users create "$1" --instance "$SQL_INSTANCE" --host=% --password="$2" ||
     gcloud sql users set-password "$1" --instance "$SQL_INSTANCE" --host=% --password="$2"
 }
 run_masked "gcloud sql users create $DB_USER --instance $SQL_INSTANCE --host=% --password=<hidden> (or set-password when it exists)" -- create_sql_user "$DB_USER" "$DB_PASSWORD"
+run_masked "gcloud sql users create $DB_READ_USER --instance $SQL_INSTANCE --host=% --password=<hidden> (or set-password when it exists)" -- create_sql_user "$DB_READ_USER" "$DB_READ_PASSWORD"
 run_masked "gcloud sql users create $DB_MIGRATE_USER --instance $SQL_INSTANCE --host=% --password=<hidden> (or set-password when it exists)" -- create_sql_user "$DB_MIGRATE_USER" "$DB_MIGRATE_PASSWORD"
 
 echo "== Workload Identity: $NAMESPACE/$KSA acts as $GSA (roles/cloudsql.client)"

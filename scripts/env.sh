@@ -15,7 +15,7 @@ project_env_init() {
   fi
   # Each password is generated when empty, or appended when an older .env lacks it.
   local secret generated
-  for secret in DB_PASSWORD DB_MIGRATE_PASSWORD INGEST_TOKEN; do
+  for secret in DB_PASSWORD DB_READ_PASSWORD DB_MIGRATE_PASSWORD INGEST_TOKEN; do
     generated="$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
     if grep -qE "^$secret=\$" "$env_file"; then
       sed -i "s/^$secret=\$/$secret=${generated}/" "$env_file"
@@ -32,8 +32,9 @@ project_env_init() {
       export "$key=$value"
     fi
   done <"$env_file"
-  # An .env made before the migration user existed names none.
+  # An .env made before the migration and read-only users existed names neither.
   export DB_MIGRATE_USER="${DB_MIGRATE_USER:-${DB_USER:-monitor}_migrate}"
+  export DB_READ_USER="${DB_READ_USER:-${DB_USER:-monitor}_read}"
   case "$RUN_DIR" in
     /*) ;;
     *) RUN_DIR="$PROJECT_ROOT/$RUN_DIR" ;;

@@ -12,7 +12,8 @@
 #   scripts/mariadb.sh sql     run the SQL on stdin against DB_NAME, print TSV
 #
 # Configured by .env (see .env.example): DB_PORT, DB_NAME, DB_USER,
-# DB_PASSWORD (the routes' user: rows only), DB_MIGRATE_USER and DB_MIGRATE_PASSWORD (the
+# DB_PASSWORD (the routes' user: rows only), DB_READ_USER and DB_READ_PASSWORD (ws-server's:
+# SELECT only), DB_MIGRATE_USER and DB_MIGRATE_PASSWORD (the
 # migrations' user: DDL on DB_NAME, for a migration run from elsewhere), MARIADB_MAX_CONNECTIONS, MARIADB_BACK_LOG, MARIADB_DIR
 # (default $RUN_DIR/mariadb) so that tests can run an instance of their own,
 # and, for clients outside this machine's loopback (a kind cluster),
@@ -33,12 +34,13 @@ LOG_FILE="$MARIADB_DIR/error.log"
 
 die() { echo "mariadb.sh: $*" >&2; exit 1; }
 
-for name in DB_NAME DB_USER DB_MIGRATE_USER; do
+for name in DB_NAME DB_USER DB_READ_USER DB_MIGRATE_USER; do
   [[ "${!name}" =~ ^[A-Za-z0-9_]{1,64}$ ]] || die "$name must be letters, digits or _ (got '${!name}')"
 done
 [[ "$DB_PORT" =~ ^[0-9]+$ ]] || die "DB_PORT must be a number (got '$DB_PORT')"
 [[ -n "$DB_PASSWORD" ]] || die "DB_PASSWORD is empty"
 [[ -n "${DB_MIGRATE_PASSWORD:-}" ]] || die "DB_MIGRATE_PASSWORD is empty"
+[[ -n "${DB_READ_PASSWORD:-}" ]] || die "DB_READ_PASSWORD is empty"
 for host in $MARIADB_CLIENT_HOSTS; do
   [[ "$host" =~ ^[A-Za-z0-9.%_:-]{1,255}$ ]] || die "MARIADB_CLIENT_HOSTS: '$host' is not a host name, address or pattern"
 done
@@ -99,18 +101,24 @@ sql_string() {
   printf "'%s'" "${quoted//\'/\\\'}"
 }
 
-# The database and two users per client host: the routes' (rows only) and the
-# migrations' (the table's DDL too). Run again, it resets their passwords and grants.
+# user_statements USER PASSWORD PRIVILEGES HOST: the user, its password and these
+# privileges on DB_NAME.
+user_statements() {
+  printf '%s\n' "CREATE USER IF NOT EXISTS '$1'@'$4' IDENTIFIED BY $(sql_string "$2");" \
+    "ALTER USER '$1'@'$4' IDENTIFIED BY $(sql_string "$2");" \
+    "GRANT $3 ON \`$DB_NAME\`.* TO '$1'@'$4';"
+}
+
+# The database and three users per client host: the routes' (rows only), ws-server's
+# (SELECT only) and the migrations' (the table's DDL too). Run again, it resets their
+# passwords and grants.
 provision() {
   local host statements="CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
   for host in $MARIADB_CLIENT_HOSTS; do
     statements+="
-CREATE USER IF NOT EXISTS '$DB_USER'@'$host' IDENTIFIED BY $(sql_string "$DB_PASSWORD");
-ALTER USER '$DB_USER'@'$host' IDENTIFIED BY $(sql_string "$DB_PASSWORD");
-GRANT SELECT, INSERT, UPDATE, DELETE ON \`$DB_NAME\`.* TO '$DB_USER'@'$host';
-CREATE USER IF NOT EXISTS '$DB_MIGRATE_USER'@'$host' IDENTIFIED BY $(sql_string "$DB_MIGRATE_PASSWORD");
-ALTER USER '$DB_MIGRATE_USER'@'$host' IDENTIFIED BY $(sql_string "$DB_MIGRATE_PASSWORD");
-GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, REFERENCES ON \`$DB_NAME\`.* TO '$DB_MIGRATE_USER'@'$host';"
+$(user_statements "$DB_USER" "$DB_PASSWORD" "SELECT, INSERT, UPDATE, DELETE" "$host")
+$(user_statements "$DB_READ_USER" "$DB_READ_PASSWORD" "SELECT" "$host")
+$(user_statements "$DB_MIGRATE_USER" "$DB_MIGRATE_PASSWORD" "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, REFERENCES" "$host")"
   done
   admin <<<"$statements"
 }

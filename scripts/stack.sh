@@ -59,21 +59,25 @@ ready_url() {
 
 db_env=(DB_HOST=127.0.0.1 "DB_PORT=$DB_PORT" "DB_USER=$DB_USER" "DB_PASSWORD=$DB_PASSWORD" "DB_NAME=$DB_NAME")
 
-# Sets COMMAND to the service's command line.
+# Sets SERVICE_ENV, the service's environment (exported before it starts, never on its
+# command line, where `ps` would show the passwords), and COMMAND, its command line.
 service_command() {
   local make=(make --no-print-directory -C)
   case "$1" in
-    agent) COMMAND=(env "AGENT_ADDR=127.0.0.1:$AGENT_PORT" "AGENT_CARNET=$CARNET" "${make[@]}" "$PROJECT_ROOT/go-agent" run) ;;
-    route1) COMMAND=(env "PORT=$ROUTE1_PORT" "${db_env[@]}" "${make[@]}" "$PROJECT_ROOT/route1-python" run) ;;
-    route2) COMMAND=(env "PORT=$ROUTE2_PORT" "${db_env[@]}" "${make[@]}" "$PROJECT_ROOT/route2-node" run) ;;
-    ingress) COMMAND=(nginx -p "$STACK_DIR/nginx" -c "$STACK_DIR/nginx/nginx.conf" -e "$STACK_DIR/nginx/error.log") ;;
-    ws) COMMAND=(env "PORT=$WS_PORT" "${db_env[@]}"
+    agent) SERVICE_ENV=("AGENT_ADDR=127.0.0.1:$AGENT_PORT" "AGENT_CARNET=$CARNET")
+      COMMAND=("${make[@]}" "$PROJECT_ROOT/go-agent" run) ;;
+    route1) SERVICE_ENV=("PORT=$ROUTE1_PORT" "${db_env[@]}") COMMAND=("${make[@]}" "$PROJECT_ROOT/route1-python" run) ;;
+    route2) SERVICE_ENV=("PORT=$ROUTE2_PORT" "${db_env[@]}") COMMAND=("${make[@]}" "$PROJECT_ROOT/route2-node" run) ;;
+    ingress) SERVICE_ENV=()
+      COMMAND=(nginx -p "$STACK_DIR/nginx" -c "$STACK_DIR/nginx/nginx.conf" -e "$STACK_DIR/nginx/error.log") ;;
+    # ws-server only reads: its own user, SELECT only. ROUTE_METRICS_URLS: the page's
+    # route comparison, from both routes' /metrics, as routecompare reads them.
+    ws) SERVICE_ENV=("PORT=$WS_PORT" "${db_env[@]}" "DB_USER=$DB_READ_USER" "DB_PASSWORD=$DB_READ_PASSWORD"
       "CORS_ORIGINS=http://127.0.0.1:$DASHBOARD_PORT,http://localhost:$DASHBOARD_PORT"
-      # The page's route comparison: ws-server scrapes both routes' /metrics, as routecompare does.
-      "ROUTE_METRICS_URLS=python=http://127.0.0.1:$ROUTE1_PORT/metrics,node=http://127.0.0.1:$ROUTE2_PORT/metrics"
-      "${make[@]}" "$PROJECT_ROOT/ws-server" run) ;;
-    dashboard) COMMAND=(env "PORT=$DASHBOARD_PORT" HOST=127.0.0.1 "WS_URL=http://127.0.0.1:$WS_PORT"
-      "${make[@]}" "$PROJECT_ROOT/web-dashboard" run) ;;
+      "ROUTE_METRICS_URLS=python=http://127.0.0.1:$ROUTE1_PORT/metrics,node=http://127.0.0.1:$ROUTE2_PORT/metrics")
+      COMMAND=("${make[@]}" "$PROJECT_ROOT/ws-server" run) ;;
+    dashboard) SERVICE_ENV=("PORT=$DASHBOARD_PORT" HOST=127.0.0.1 "WS_URL=http://127.0.0.1:$WS_PORT")
+      COMMAND=("${make[@]}" "$PROJECT_ROOT/web-dashboard" run) ;;
   esac
 }
 
@@ -139,7 +143,10 @@ start_service() {
   service_command "$name"
   # setsid: the service leads its own process group, so `down` stops it with
   # everything it spawned (make's child, nginx's workers, ...).
-  setsid "${COMMAND[@]}" </dev/null >>"$log" 2>&1 &
+  (
+    for setting in "${SERVICE_ENV[@]}"; do export "${setting?}"; done
+    exec setsid "${COMMAND[@]}" </dev/null >>"$log" 2>&1
+  ) &
   pid=$!
   echo "$pid $(start_time "$pid")" >"$STACK_DIR/$name.pid"
   echo "starting $name (pid $pid, log $log)"

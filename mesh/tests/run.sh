@@ -101,6 +101,7 @@ if apiserver_start "$bin_dir" "$work/apiserver"; then
     if ! KUBECTL="$KUBECTL" DB_HOST=127.0.0.1 DB_PORT=3306 DB_USER=monitor DB_NAME=monitor \
       DB_PASSWORD="$secret_password-$attempt" DB_MIGRATE_USER=monitor_migrate \
       DB_MIGRATE_PASSWORD="$secret_password-migrate-$attempt" INGEST_TOKEN="$secret_password-token-$attempt" \
+      DB_READ_USER=monitor_read DB_READ_PASSWORD="$secret_password-read-$attempt" \
       "$MESH_DIR/secrets/create-secrets.sh" >"$work/secret.log" 2>&1 ||
       grep -qF "$secret_password" "$work/secret.log"; then
       secret_ok=0
@@ -110,13 +111,16 @@ if apiserver_start "$bin_dir" "$work/apiserver"; then
   keys="$(kubectl_ -n so1-fase2 get secret db-credentials -o 'jsonpath={.data}')"
   stored_migrate="$(kubectl_ -n so1-fase2 get secret db-migrate-credentials -o 'jsonpath={.data.DB_MIGRATE_PASSWORD}' | base64 -d)"
   migrate_keys="$(kubectl_ -n so1-fase2 get secret db-migrate-credentials -o 'jsonpath={.data}')"
+  read_user="$(kubectl_ -n so1-fase2 get secret db-read-credentials -o 'jsonpath={.data.DB_USER}' | base64 -d)"
+  read_password="$(kubectl_ -n so1-fase2 get secret db-read-credentials -o 'jsonpath={.data.DB_PASSWORD}' | base64 -d)"
   stored_token="$(kubectl_ -n so1-fase2 get secret ingest-token -o 'jsonpath={.data.INGEST_TOKEN}' | base64 -d)"
   token_keys="$(kubectl_ -n so1-fase2 get secret ingest-token -o 'jsonpath={.data}')"
   if ((secret_ok)) && [[ "$stored" == "$secret_password-2" && "$keys" == *DB_HOST*DB_NAME*DB_PASSWORD*DB_PORT*DB_USER* &&
     "$keys" != *MIGRATE* && "$stored_migrate" == "$secret_password-migrate-2" &&
     "$migrate_keys" == *DB_MIGRATE_PASSWORD*DB_MIGRATE_USER* && "$keys" != *INGEST_TOKEN* &&
-    "$stored_token" == "$secret_password-token-2" && "$token_keys" != *DB_* ]]; then
-    pass "create-secrets.sh creates and updates db-credentials, db-migrate-credentials and ingest-token without printing a value"
+    "$stored_token" == "$secret_password-token-2" && "$token_keys" != *DB_* &&
+    "$read_user" == monitor_read && "$read_password" == "$secret_password-read-2" ]]; then
+    pass "create-secrets.sh creates and updates db-credentials, db-read-credentials, db-migrate-credentials and ingest-token without printing a value"
   else
     fail "create-secrets.sh: $(cat "$work/secret.log")"
   fi

@@ -42,6 +42,7 @@ fails() {
 export DRY_RUN=1 RUN_DIR="$work/run" GCP_PROJECT=demo-project DOCKERHUB_USERNAME=testuser \
   IMAGE_TAG=abc1234 DB_USER=monitor DB_NAME=monitor DB_PASSWORD=NeverPrintThisPassword42 \
   DB_MIGRATE_PASSWORD=NeverPrintThisMigratePassword43 INGEST_TOKEN=NeverPrintThisToken44 \
+  DB_READ_USER=monitor_read DB_READ_PASSWORD=NeverPrintThisReadPassword45 \
   CARNET=202012345
 
 # --- cluster-up.sh -------------------------------------------------------------
@@ -59,6 +60,7 @@ expect cluster-up "$out" \
   "--role roles/cloudsql.client" "demo-project.svc.id.goog\\[so1-fase2/so1-fase2-app\\]" \
   "create secret generic db-credentials" "DB_HOST=127.0.0.1 DB_PORT=3306" \
   "create secret generic db-migrate-credentials" "create secret generic ingest-token" \
+  "create secret generic db-read-credentials" "DB_USER=monitor_read" "gcloud sql users create monitor_read" \
   "+ kubectl -n so1-fase2 delete job db-migrate --ignore-not-found" \
   "+ kubectl apply -k $work/run/cluster-up/kustomization -l app.kubernetes.io/component\\!=ingest" \
   "+ kubectl -n so1-fase2 wait --for=condition=complete job/db-migrate --timeout=300s" \
@@ -69,7 +71,7 @@ before cluster-up "$out" "gateway-api@v1.2.1" "+ linkerd install --crds"
 before cluster-up "$out" "+ linkerd install | kubectl" "+ helm upgrade --install ingress-nginx"
 before cluster-up "$out" "create secret generic db-credentials" "+ kubectl apply -k"
 if grep -q "linkerd smi install" "$out"; then not_ok "cluster-up: linkerd-smi installed for the HTTPRoute split"; else ok "cluster-up: no linkerd-smi for the HTTPRoute split"; fi
-if grep -qE 'NeverPrintThis(Migrate)?Password4[23]|NeverPrintThisToken44' "$out"; then not_ok "cluster-up printed a password or the token"; else ok "cluster-up never prints a password or the token"; fi
+if grep -qE 'NeverPrintThis(Migrate|Read)?Password4[235]|NeverPrintThisToken44' "$out"; then not_ok "cluster-up printed a password or the token"; else ok "cluster-up never prints a password or the token"; fi
 
 # The kustomization it wrote renders, with this run's images and values.
 rendered="$work/cluster-up.rendered.yaml"

@@ -15,6 +15,7 @@ ENV = dict(os.environ,
            DB_NAME="table_test",
            DB_USER="table_app",
            DB_MIGRATE_USER="table_migrate",
+           DB_READ_USER="table_read",
            MARIADB_CLIENT_HOSTS="127.0.0.1 localhost 10.99.%")
 
 
@@ -83,13 +84,13 @@ def test_the_same_record_id_is_refused_by_the_unique_key(table_database):
     assert "Duplicate entry" in refused.value.stderr
 
 
-def test_both_users_exist_for_every_client_host(table_database):
-    for user in (ENV["DB_USER"], ENV["DB_MIGRATE_USER"]):
+def test_every_user_exists_for_every_client_host(table_database):
+    for user in (ENV["DB_USER"], ENV["DB_READ_USER"], ENV["DB_MIGRATE_USER"]):
         hosts = mariadb("sql", stdin=f"SELECT host FROM mysql.user WHERE user = '{user}' ORDER BY host;\n")
         assert hosts.split() == ["10.99.%", "127.0.0.1", "localhost"], user
 
 
-def test_the_routes_user_has_rows_only_and_the_migrations_user_ddl(table_database):
+def test_the_routes_user_has_rows_only_ws_servers_select_only_and_the_migrations_user_ddl(table_database):
     def privileges(user):
         rows = mariadb("sql", stdin=(
             "SELECT privilege_type FROM information_schema.schema_privileges"
@@ -97,6 +98,7 @@ def test_the_routes_user_has_rows_only_and_the_migrations_user_ddl(table_databas
         return set(rows.split())
     rows = {"SELECT", "INSERT", "UPDATE", "DELETE"}
     assert privileges(ENV["DB_USER"]) == rows
+    assert privileges(ENV["DB_READ_USER"]) == {"SELECT"}
     assert privileges(ENV["DB_MIGRATE_USER"]) == rows | {"CREATE", "ALTER", "INDEX", "DROP", "REFERENCES"}
 
 

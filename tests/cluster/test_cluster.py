@@ -5,6 +5,7 @@ a private MariaDB on the host, and every check below talks to real pods.
 
 It runs under $RUN_DIR/test-cluster and refuses to start while another cluster
 of this project is up (one bridge, one API address per machine)."""
+import base64
 import json
 import os
 import shutil
@@ -199,6 +200,18 @@ def test_the_migration_job_made_the_table(cluster):
     assert "Running upgrade  -> 0001" in log, log
     assert sql("SELECT version_num FROM alembic_version;\n").split() == ["0001"]
     assert "metric_records" in sql("SHOW TABLES;\n").split()
+
+
+def test_ws_server_reads_with_a_select_only_user(cluster):
+    deployment = json.loads(kubectl("-n", NAMESPACE, "get", "deployment", "ws-server", "-o", "json").stdout)
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert [source["secretRef"]["name"] for source in container["envFrom"]] == ["db-read-credentials"]
+    secret = json.loads(kubectl("-n", NAMESPACE, "get", "secret", "db-read-credentials", "-o", "json").stdout)
+    user = base64.b64decode(secret["data"]["DB_USER"]).decode()
+    assert user == os.environ["DB_READ_USER"] != os.environ["DB_USER"]
+    grants = sql("SELECT DISTINCT privilege_type FROM information_schema.schema_privileges"
+                 f" WHERE grantee LIKE \"'{user}'@%\";\n")
+    assert grants.split() == ["SELECT"]
 
 
 def test_pod_security_admission_refuses_a_privileged_pod(cluster):

@@ -75,14 +75,18 @@ class Database:
         values = {"DB_HOST": HOST_FROM_CONTAINER, "DB_PORT": DB_ENV["DB_PORT"], "DB_USER": DB_ENV["DB_USER"],
                   "DB_PASSWORD": DB_ENV["DB_PASSWORD"], "DB_NAME": DB_ENV["DB_NAME"],
                   "DB_MIGRATE_USER": DB_ENV["DB_MIGRATE_USER"], "DB_MIGRATE_PASSWORD": DB_ENV["DB_MIGRATE_PASSWORD"],
+                  "DB_READ_USER": DB_ENV["DB_READ_USER"], "DB_READ_PASSWORD": DB_ENV["DB_READ_PASSWORD"],
                   "INGEST_TOKEN": DB_ENV["INGEST_TOKEN"]}
         secrets = {}
         for template in sorted(SECRETS_DIR.glob("*.env.template")):
-            keys = [line.split("=", 1)[0] for line in template.read_text().splitlines()
-                    if line and not line.startswith("#")]
-            unknown = set(keys) - set(values)
-            assert not unknown, f"{template.name} has keys this test cannot fill: {sorted(unknown)}"
-            secrets[template.name.removesuffix(".env.template")] = {key: values[key] for key in keys}
+            # KEY= takes the variable KEY's value, KEY=VARIABLE that variable's (create-secrets.sh).
+            sources = dict(line.split("=", 1) for line in template.read_text().splitlines()
+                           if line and not line.startswith("#"))
+            sources = {key: source or key for key, source in sources.items()}
+            unknown = set(sources.values()) - set(values)
+            assert not unknown, f"{template.name} names variables this test cannot fill: {sorted(unknown)}"
+            secrets[template.name.removesuffix(".env.template")] = {key: values[source]
+                                                                    for key, source in sources.items()}
         return secrets
 
 
