@@ -23,6 +23,9 @@ const SOCKET_IO_PREFIX = '/socket.io/';
 // 25 s, so 75 s of silence means the connection is dead.
 const UPSTREAM_CONNECT_TIMEOUT_MS = 5_000;
 const UPSTREAM_IDLE_TIMEOUT_MS = 75_000;
+const CSP_HOST = /^[a-z0-9-]+(\.[a-z0-9-]+)*(:\d+)?$/;
+// One year; sent only on https requests (see securityHeaders).
+const HSTS = 'max-age=31536000';
 
 /**
  * Reads WS_URL and WS_UPSTREAM: exactly one must be set (an empty value is
@@ -72,10 +75,59 @@ export function configScript(wsUrl) {
     if (!['http:', 'https:', 'ws:', 'wss:'].includes(parsed.protocol)) {
       throw new Error(`WS_URL must use http, https, ws or wss (got ${parsed.protocol})`);
     }
+    // The host goes into the Content-Security-Policy, whose sources are DNS
+    // names or IPv4 addresses; a ';' or ' ' there would rewrite the policy.
+    if (!CSP_HOST.test(parsed.host)) {
+      throw new Error(`WS_URL's host must be a DNS name or IPv4 address with an optional port (got ${JSON.stringify(parsed.host)})`);
+    }
   }
   // Escaping '<' keeps a crafted value from closing a script element.
   const json = JSON.stringify({ WS_URL: wsUrl }).replace(/</g, '\\u003c');
   return `window.__CONFIG__ = ${json};\n`;
+}
+
+/**
+ * The page's Content-Security-Policy. The build has no inline script or
+ * style (React and Victory set styles through the CSSOM, which style-src does
+ * not govern), so its own files suffice. Sockets go to the page's origin
+ * (proxy mode; 'self' covers ws: and wss: there) or to WS_URL's origin, listed
+ * in both schemes socket.io-client may use for it: ws(s) for the WebSocket,
+ * http(s) for what WS_URL names.
+ */
+export function contentSecurityPolicy(wsUrl) {
+  const connect = ["'self'"];
+  if (wsUrl) {
+    const { protocol, host } = new URL(wsUrl);
+    const secure = protocol === 'https:' || protocol === 'wss:';
+    connect.push(secure ? `https://${host}` : `http://${host}`, secure ? `wss://${host}` : `ws://${host}`);
+  }
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    `connect-src ${connect.join(' ')}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/**
+ * The headers every answer carries. HSTS only when the request came over
+ * https: Cloud Run (and any TLS-ending proxy in front) says so in
+ * X-Forwarded-Proto, this server itself speaks plain http. Trusting the
+ * header costs nothing: browsers ignore HSTS received over plain http (RFC
+ * 6797 section 8.1), so a client forging it only fools itself.
+ */
+function securityHeaders(csp) {
+  return (req, res) => {
+    res.setHeader('Content-Security-Policy', csp);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',', 1)[0].trim().toLowerCase();
+    if (proto === 'https') res.setHeader('Strict-Transport-Security', HSTS);
+  };
 }
 
 /** The request's path and query with '..' and '%2e%2e' resolved, or null when unparsable. */
@@ -153,10 +205,12 @@ export async function createDashboardServer({
     setHeaders: (res, pathname) => res.setHeader('Cache-Control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
   });
   const proxy = upstream ? createSocketIoProxy(upstream, { connectTimeoutMs, idleTimeoutMs }) : null;
+  const setSecurityHeaders = securityHeaders(contentSecurityPolicy(upstream ? '' : wsUrl));
 
   const server = createServer((req, res) => {
+    setSecurityHeaders(req, res);
     const send = (status, type, body) => {
-      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') {

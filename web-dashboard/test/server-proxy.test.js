@@ -170,9 +170,12 @@ async function openTunnel(url) {
 }
 
 describe('socket.io proxy (WS_UPSTREAM)', () => {
-  it('tells the browser to connect to its own origin', async () => {
-    const body = await fetch(`${dashboardUrl}/config.js`).then((res) => res.text());
-    expect(body).toBe('window.__CONFIG__ = {"WS_URL":""};\n');
+  it('tells the browser to connect to its own origin, and its policy allows only that', async () => {
+    const res = await fetch(`${dashboardUrl}/config.js`);
+    expect(await res.text()).toBe('window.__CONFIG__ = {"WS_URL":""};\n');
+    const policy = (await fetch(`${dashboardUrl}/`)).headers.get('content-security-policy');
+    expect(policy).toContain("; connect-src 'self'; ");
+    expect(policy).toContain("frame-ancestors 'none'");
   });
 
   it('proxies a WebSocket upgrade both ways, Origin unchanged', async () => {
