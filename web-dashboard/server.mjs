@@ -6,8 +6,8 @@
 //               browser connects to it directly
 //   WS_UPSTREAM the ws-server's http URL as this server reaches it: this server
 //               proxies /socket.io/ WebSockets to it and the browser connects
-//               to its own origin. An https page (Cloud Run)
-//               cannot open ws:// or http:// elsewhere (mixed content).
+//               to its own origin. An https page (Cloud Run) cannot open
+//               ws:// or http:// elsewhere (mixed content).
 //   Exactly one of WS_URL and WS_UPSTREAM must be set.
 //   DIST_DIR    the build to serve (default ./dist beside this file)
 import { createServer } from 'node:http';
