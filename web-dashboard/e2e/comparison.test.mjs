@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { launchDebianChromium } from './chromium.mjs';
+import { assertPolicy, logCspViolationEvents, watchCsp } from './csp.mjs';
 import { emptyTable, insert, record, streamCaughtUp, waitUntil } from './records.mjs';
 import { startRouteMetrics } from './routeMetricsFixture.mjs';
 
@@ -41,6 +42,8 @@ before(async () => {
   });
   browser = await launchDebianChromium(chromium, 'dashboard-comparison-e2e');
   browser.page.on('pageerror', (err) => pageErrors.push(err.message));
+  await logCspViolationEvents(browser.context);
+  watchCsp(browser.page, pageErrors);
 });
 
 after(async () => {
@@ -83,7 +86,7 @@ test('the page shows what routecompare prints for the same routes and database, 
 
   const { page } = browser;
   try {
-    await page.goto(DASHBOARD_URL);
+    assertPolicy(await page.goto(DASHBOARD_URL));
     const requestsOnPage = (route) => page.getByTestId(`comparison-${route}-requests`).textContent();
     await waitUntil('the comparison with both routes up and the stored rows', async () => (await page.getByTestId('comparison-panel').getAttribute('data-state')) === 'ready'
       && (await page.getByTestId('comparison-node-db_rows').textContent()) === '20'

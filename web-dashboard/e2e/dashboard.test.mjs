@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { launchDebianChromium } from './chromium.mjs';
+import { assertPolicy, logCspViolationEvents, watchCsp } from './csp.mjs';
 import { ROOT, insert, record } from './records.mjs';
 
 const DASHBOARD_URL = `http://127.0.0.1:${process.env.DASHBOARD_E2E_PORT}/`;
@@ -24,35 +25,10 @@ let page;
 const pageErrors = [];
 let cspViolations;
 
-/**
- * Collects the page's Content-Security-Policy violations, both as Chromium
- * logs them ("Refused to ...") and as the page's securitypolicyviolation
- * events (logged by an init script, which CSP does not govern).
- */
-function watchCsp(watched) {
-  const violations = [];
-  watched.on('console', (msg) => {
-    if (/Content Security Policy|securitypolicyviolation/.test(msg.text())) violations.push(msg.text());
-  });
-  return violations;
-}
-
-/** The page's policy as served: present, so "no violations" means something. */
-function assertPolicy(response) {
-  const policy = response.headers()['content-security-policy'] ?? '';
-  assert.match(policy, /script-src 'self'/);
-  assert.match(policy, /frame-ancestors 'none'/);
-  return policy;
-}
-
 before(async () => {
   browser = await launchDebianChromium(chromium, 'dashboard-e2e');
   ({ context, page } = browser);
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`securitypolicyviolation: ${e.effectiveDirective} blocked ${e.blockedURI}`);
-    });
-  });
+  await logCspViolationEvents(context);
   page.on('pageerror', (err) => pageErrors.push(err.message));
   cspViolations = watchCsp(page);
 });
