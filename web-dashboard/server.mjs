@@ -5,41 +5,27 @@
 //   WS_URL      the ws-server's http(s) URL as the browser reaches it: the
 //               browser connects to it directly
 //   WS_UPSTREAM the ws-server's http URL as this server reaches it: this server
-//               proxies /socket.io/ (long-polling and WebSocket) to it and the
-//               browser connects to its own origin. An https page (Cloud Run)
-//               cannot open ws:// or http:// elsewhere (mixed content).
+//               proxies /socket.io/ WebSockets to it and the browser connects
+//               to its own origin. An https page (Cloud Run) cannot open
+//               ws:// or http:// elsewhere (mixed content).
 //   Exactly one of WS_URL and WS_UPSTREAM must be set.
 //   DIST_DIR    the build to serve (default ./dist beside this file)
-import { Agent, createServer, request } from 'node:http';
-import { connect } from 'node:net';
-import { pipeline } from 'node:stream';
-import { readFile, realpath } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { createServer } from 'node:http';
+import { realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createProxyServer } from 'httpxy';
+import sirv from 'sirv';
 
 const SOCKET_IO_PREFIX = '/socket.io/';
-// Bounds on the upstream: how long a TCP connect may take, and how long a
-// proxied connection may stay silent. socket.io pings every 25 s and a
-// long-poll is held at most pingInterval + pingTimeout (45 s), so 75 s of
-// silence means the connection is dead.
+// Bounds on the upstream: how long connecting and the WebSocket handshake may
+// take, and how long an open WebSocket may stay silent. socket.io pings every
+// 25 s, so 75 s of silence means the connection is dead.
 const UPSTREAM_CONNECT_TIMEOUT_MS = 5_000;
 const UPSTREAM_IDLE_TIMEOUT_MS = 75_000;
-// Headers that describe one hop, never forwarded (RFC 9110 section 7.6.1).
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade',
-]);
-
-const CONTENT_TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-};
+const CSP_HOST = /^[a-z0-9-]+(\.[a-z0-9-]+)*(:\d+)?$/;
+// One year; sent only on https requests (see securityHeaders).
+const HSTS = 'max-age=31536000';
 
 /**
  * Reads WS_URL and WS_UPSTREAM: exactly one must be set (an empty value is
@@ -89,131 +75,110 @@ export function configScript(wsUrl) {
     if (!['http:', 'https:', 'ws:', 'wss:'].includes(parsed.protocol)) {
       throw new Error(`WS_URL must use http, https, ws or wss (got ${parsed.protocol})`);
     }
+    // The host goes into the Content-Security-Policy, whose sources are DNS
+    // names or IPv4 addresses; a ';' or ' ' there would rewrite the policy.
+    if (!CSP_HOST.test(parsed.host)) {
+      throw new Error(`WS_URL's host must be a DNS name or IPv4 address with an optional port (got ${JSON.stringify(parsed.host)})`);
+    }
   }
   // Escaping '<' keeps a crafted value from closing a script element.
   const json = JSON.stringify({ WS_URL: wsUrl }).replace(/</g, '\\u003c');
   return `window.__CONFIG__ = ${json};\n`;
 }
 
-/** The path and query to forward when the request is for socket.io, else null. */
-function socketIoTarget(rawUrl) {
-  let url;
+/**
+ * The page's Content-Security-Policy. The build has no inline script or
+ * style (React and Victory set styles through the CSSOM, which style-src does
+ * not govern), so its own files suffice. Sockets go to the page's origin
+ * (proxy mode; 'self' covers ws: and wss: there) or to WS_URL's origin, listed
+ * in both schemes socket.io-client may use for it: ws(s) for the WebSocket,
+ * http(s) for what WS_URL names.
+ */
+export function contentSecurityPolicy(wsUrl) {
+  const connect = ["'self'"];
+  if (wsUrl) {
+    const { protocol, host } = new URL(wsUrl);
+    const secure = protocol === 'https:' || protocol === 'wss:';
+    connect.push(secure ? `https://${host}` : `http://${host}`, secure ? `wss://${host}` : `ws://${host}`);
+  }
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    `connect-src ${connect.join(' ')}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/**
+ * The headers every answer carries. HSTS only when the request came over
+ * https: Cloud Run (and any TLS-ending proxy in front) says so in
+ * X-Forwarded-Proto, this server itself speaks plain http. Trusting the
+ * header costs nothing: browsers ignore HSTS received over plain http (RFC
+ * 6797 section 8.1), so a client forging it only fools itself.
+ */
+function securityHeaders(csp) {
+  return (req, res) => {
+    res.setHeader('Content-Security-Policy', csp);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',', 1)[0].trim().toLowerCase();
+    if (proto === 'https') res.setHeader('Strict-Transport-Security', HSTS);
+  };
+}
+
+/** The request's path and query with '..' and '%2e%2e' resolved, or null when unparsable. */
+function normalisedPath(rawUrl) {
   try {
-    // The URL parser resolves '..' and '%2e%2e', so nothing outside /socket.io/ is reachable.
-    url = new URL(rawUrl, 'http://localhost');
+    const url = new URL(rawUrl, 'http://localhost');
+    return url.pathname + url.search;
   } catch {
     return null;
   }
-  return url.pathname.startsWith(SOCKET_IO_PREFIX) ? url.pathname + url.search : null;
 }
 
 /**
- * The browser's headers for the upstream: Origin and the rest unchanged (as
- * Node joined repeated ones), hop-by-hop ones dropped, Host the upstream's.
+ * Proxies socket.io's WebSocket upgrades to the upstream (the client uses the
+ * WebSocket transport only, so there is no long-polling to carry). The
+ * browser's Origin is forwarded unchanged for ws-server's CORS check; Host
+ * becomes the upstream's. No 101 within connectTimeoutMs: 504; upstream
+ * unreachable: 502; idleTimeoutMs without a byte either way closes both sides.
  */
-function upstreamHeaders(req, upstream, { keepUpgrade }) {
-  const headers = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'connection' || name === 'upgrade'))) continue;
-    headers[name] = value;
-  }
-  const client = req.socket.remoteAddress ?? '';
-  headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${client}` : client;
-  headers['x-forwarded-host'] ??= req.headers.host ?? '';
-  headers.host = upstream.host;
-  return headers;
-}
-
-/**
- * Proxies socket.io's HTTP requests (long-polling GET and POST), bodies
- * streamed both ways with backpressure, nothing buffered whole.
- */
-function proxyHttp(req, res, path, upstream, agent, { connectTimeoutMs, idleTimeoutMs }) {
-  const upstreamReq = request({
-    host: upstream.hostname,
-    port: upstream.port || 80,
-    method: req.method,
-    path,
-    headers: upstreamHeaders(req, upstream, { keepUpgrade: false }),
-    agent,
-    timeout: idleTimeoutMs,
+function createSocketIoProxy(upstream, { connectTimeoutMs, idleTimeoutMs }) {
+  const proxy = createProxyServer({
+    target: upstream.origin,
+    changeOrigin: true,
+    xfwd: true,
+    upgradeTimeout: connectTimeoutMs,
   });
-  const fail = (status, message) => {
-    if (res.destroyed) return;
-    if (res.headersSent) return res.destroy();
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
-    res.end(`${message}\n`);
+  const tunnels = new Set();
+  const upgraded = new WeakSet();
+  proxy.on('proxyReqWs', (proxyReq, req, socket) => {
+    tunnels.add(socket);
+    socket.once('close', () => tunnels.delete(socket));
+    // Every byte of the tunnel is read or written on this socket, so its idle
+    // timer measures silence in both directions.
+    socket.setTimeout(idleTimeoutMs, () => socket.destroy());
+    proxyReq.once('upgrade', (upstreamRes, upstreamSocket) => {
+      upgraded.add(socket);
+      socket.once('close', () => upstreamSocket.destroy());
+    });
+  });
+  proxy.on('error', (err, req, socket) => {
+    // After the 101 the bytes are WebSocket frames: no HTTP answer fits any more.
+    if (upgraded.has(socket) || !socket.writable) return;
+    const [status, reason] = err.code === 'ERR_UPSTREAM_UPGRADE_TIMEOUT' ? [504, 'Gateway Timeout'] : [502, 'Bad Gateway'];
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  return {
+    upgrade: (req, socket, head) => proxy.ws(req, socket, {}, head),
+    closeTunnels: () => {
+      for (const socket of tunnels) socket.destroy();
+    },
   };
-  let connectTimer;
-  upstreamReq.on('socket', (socket) => {
-    if (!socket.connecting) return; // a kept-alive connection
-    connectTimer = setTimeout(() => upstreamReq.destroy(Object.assign(new Error('connect timeout'), { code: 'CONNECT_TIMEOUT' })), connectTimeoutMs);
-    socket.once('connect', () => clearTimeout(connectTimer));
-  });
-  upstreamReq.on('timeout', () => upstreamReq.destroy(Object.assign(new Error('upstream idle'), { code: 'IDLE_TIMEOUT' })));
-  upstreamReq.on('error', (err) => {
-    clearTimeout(connectTimer);
-    const timedOut = err.code === 'CONNECT_TIMEOUT' || err.code === 'IDLE_TIMEOUT';
-    fail(timedOut ? 504 : 502, timedOut ? 'ws-server did not answer in time' : 'ws-server unreachable');
-  });
-  upstreamReq.on('response', (upstreamRes) => {
-    const responseHeaders = {};
-    for (const [name, value] of Object.entries(upstreamRes.headers)) {
-      if (!HOP_BY_HOP.has(name)) responseHeaders[name] = value;
-    }
-    res.writeHead(upstreamRes.statusCode, responseHeaders);
-    pipeline(upstreamRes, res, () => {});
-  });
-  // The browser went away: drop the upstream request too.
-  res.on('close', () => {
-    if (!res.writableFinished) upstreamReq.destroy();
-  });
-  pipeline(req, upstreamReq, () => {});
-}
-
-/**
- * Proxies a WebSocket upgrade: a TCP connection to the upstream, the request
- * head replayed, then bytes piped both ways (the upstream's 101 or refusal
- * goes back verbatim). Either side failing or going silent closes both.
- */
-function proxyUpgrade(req, socket, head, path, upstream, tunnels, { connectTimeoutMs, idleTimeoutMs }) {
-  const upstreamSocket = connect({ host: upstream.hostname, port: Number(upstream.port || 80) });
-  tunnels.add(socket);
-  let established = false;
-  let connectTimer;
-  const close = () => {
-    clearTimeout(connectTimer);
-    tunnels.delete(socket);
-    upstreamSocket.destroy();
-    socket.destroy();
-  };
-  const refuse = (status, reason) => {
-    if (!established && socket.writable) {
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    }
-    close();
-  };
-  connectTimer = setTimeout(() => refuse(504, 'Gateway Timeout'), connectTimeoutMs);
-  upstreamSocket.on('error', () => refuse(502, 'Bad Gateway'));
-  socket.on('error', close);
-  socket.on('close', close);
-  upstreamSocket.on('close', close);
-  for (const side of [socket, upstreamSocket]) {
-    side.setTimeout(idleTimeoutMs, close);
-  }
-  upstreamSocket.on('connect', () => {
-    clearTimeout(connectTimer);
-    established = true;
-    socket.setNoDelay(true);
-    upstreamSocket.setNoDelay(true);
-    const lines = [`${req.method} ${path} HTTP/1.1`];
-    for (const [name, value] of Object.entries(upstreamHeaders(req, upstream, { keepUpgrade: true }))) lines.push(`${name}: ${value}`);
-    upstreamSocket.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length > 0) upstreamSocket.write(head);
-    // pipe() pauses the faster side when the other's buffer is full.
-    upstreamSocket.pipe(socket);
-    socket.pipe(upstreamSocket);
-  });
 }
 
 /**
@@ -230,63 +195,45 @@ export async function createDashboardServer({
 }) {
   const upstream = wsUpstream ? (wsUpstream instanceof URL ? wsUpstream : parseUpstream(wsUpstream)) : null;
   const config = configScript(upstream ? '' : wsUrl);
-  const root = await realpath(distDir);
-  const index = await readFile(join(root, 'index.html'));
-  const timeouts = { connectTimeoutMs, idleTimeoutMs };
-  const agent = upstream ? new Agent({ keepAlive: true, maxSockets: 256 }) : null;
-  const tunnels = new Set();
+  // Fails with ENOENT when there is no build.
+  const root = dirname(await realpath(join(distDir, 'index.html')));
+  // Only the files in the build at start are served (sirv's production mode
+  // lists them once), so no request path reaches anything else.
+  const serveBuild = sirv(root, {
+    etag: true,
+    // Vite puts a content hash in every asset name: they never change.
+    setHeaders: (res, pathname) => res.setHeader('Cache-Control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
+  });
+  const proxy = upstream ? createSocketIoProxy(upstream, { connectTimeoutMs, idleTimeoutMs }) : null;
+  const setSecurityHeaders = securityHeaders(contentSecurityPolicy(upstream ? '' : wsUrl));
 
-  const server = createServer(async (req, res) => {
-    const send = (status, type, body, cache = 'no-cache') => {
-      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff' });
+  const server = createServer((req, res) => {
+    setSecurityHeaders(req, res);
+    const send = (status, type, body) => {
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (upstream) {
-      const path = socketIoTarget(req.url);
-      if (path) return proxyHttp(req, res, path, upstream, agent, timeouts);
-    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return send(405, 'text/plain; charset=utf-8', 'method not allowed\n');
     }
-    let pathname;
-    try {
-      pathname = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
-    } catch {
-      return send(400, 'text/plain; charset=utf-8', 'bad request path\n');
-    }
+    const pathname = req.url.split('?', 1)[0];
     if (pathname === '/healthz') return send(200, 'text/plain; charset=utf-8', 'ok\n');
-    if (pathname === '/config.js') return send(200, CONTENT_TYPES['.js'], config);
-    if (pathname === '/' || pathname === '/index.html') return send(200, CONTENT_TYPES['.html'], index);
-
-    const file = resolve(root, `.${pathname}`);
-    if (!file.startsWith(root + sep) || pathname.includes('\0')) {
-      return send(404, 'text/plain; charset=utf-8', 'not found\n');
-    }
-    try {
-      const real = await realpath(file);
-      if (!real.startsWith(root + sep)) return send(404, 'text/plain; charset=utf-8', 'not found\n');
-      const body = await readFile(real);
-      // Vite puts a content hash in every asset name: they never change.
-      const cache = pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-      return send(200, CONTENT_TYPES[extname(real)] ?? 'application/octet-stream', body, cache);
-    } catch {
-      return send(404, 'text/plain; charset=utf-8', 'not found\n');
-    }
+    if (pathname === '/config.js') return send(200, 'text/javascript; charset=utf-8', config);
+    return serveBuild(req, res, () => send(404, 'text/plain; charset=utf-8', 'not found\n'));
   });
 
   server.on('upgrade', (req, socket, head) => {
-    const path = upstream ? socketIoTarget(req.url) : null;
-    if (!path) {
+    const path = proxy ? normalisedPath(req.url) : null;
+    if (!path?.startsWith(SOCKET_IO_PREFIX)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    proxyUpgrade(req, socket, head, path, upstream, tunnels, timeouts);
+    // Forward the path that was checked, not the raw one.
+    req.url = path;
+    proxy.upgrade(req, socket, head);
   });
-  server.closeTunnels = () => {
-    for (const socket of tunnels) socket.destroy();
-    agent?.destroy();
-  };
+  server.closeTunnels = () => proxy?.closeTunnels();
   return server;
 }
 

@@ -1,13 +1,15 @@
 // Browser end-to-end, run by e2e/run.sh (which starts MariaDB, ws-server and the
 // dashboard twice: with WS_URL and with WS_UPSTREAM): rows inserted into the
 // database appear in the charts and the process table within 2 s, also when
-// the dashboard proxies socket.io; a screenshot is saved as an artifact.
+// the dashboard proxies socket.io, with the server's Content-Security-Policy
+// enforced and never violated; a screenshot is saved as an artifact.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { launchDebianChromium } from './chromium.mjs';
+import { assertPolicy, logCspViolationEvents, watchCsp } from './csp.mjs';
 import { ROOT, insert, record } from './records.mjs';
 
 const DASHBOARD_URL = `http://127.0.0.1:${process.env.DASHBOARD_E2E_PORT}/`;
@@ -21,11 +23,14 @@ let browser;
 let context;
 let page;
 const pageErrors = [];
+let cspViolations;
 
 before(async () => {
   browser = await launchDebianChromium(chromium, 'dashboard-e2e');
   ({ context, page } = browser);
+  await logCspViolationEvents(context);
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  cspViolations = watchCsp(page);
 });
 
 after(async () => {
@@ -33,7 +38,8 @@ after(async () => {
 });
 
 test('rows inserted into the database appear in the charts and the table within 2 s', async () => {
-  await page.goto(DASHBOARD_URL);
+  const policy = assertPolicy(await page.goto(DASHBOARD_URL));
+  assert.match(policy, new RegExp(`connect-src 'self' http://127\\.0\\.0\\.1:${process.env.WS_E2E_PORT} ws://127\\.0\\.0\\.1:${process.env.WS_E2E_PORT};`));
   await page.getByTestId('empty-state').waitFor({ timeout: 10_000 });
   await page.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 10_000 });
 
@@ -89,6 +95,7 @@ test('rows inserted into the database appear in the charts and the table within 
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   console.log(`reading appeared in the browser ${appearedMs} ms after its INSERT; screenshot ${SCREENSHOT}`);
   assert.deepEqual(pageErrors, []);
+  assert.deepEqual(cspViolations, []);
 });
 
 test('through the dashboard server as socket.io proxy (WS_UPSTREAM), rows appear within 2 s', async () => {
@@ -96,8 +103,9 @@ test('through the dashboard server as socket.io proxy (WS_UPSTREAM), rows appear
   const sockets = [];
   proxied.on('websocket', (ws) => sockets.push(ws.url()));
   proxied.on('pageerror', (err) => pageErrors.push(err.message));
+  const proxiedViolations = watchCsp(proxied);
   try {
-    await proxied.goto(`${PROXY_DASHBOARD_ORIGIN}/`);
+    assert.match(assertPolicy(await proxied.goto(`${PROXY_DASHBOARD_ORIGIN}/`)), /connect-src 'self';/);
     assert.equal(await proxied.evaluate(() => window.__CONFIG__.WS_URL), '');
     await proxied.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 10_000 });
     // The browser knows only its own origin: the WebSocket went through the proxy.
@@ -113,8 +121,47 @@ test('through the dashboard server as socket.io proxy (WS_UPSTREAM), rows appear
     assert.equal(await text(proxied, 'ram-chart-latest'), '66.66 %');
     assert.equal(await text(proxied, 'cpu-chart-latest'), '22.22 %');
     assert.deepEqual(pageErrors, []);
+    assert.deepEqual(proxiedViolations, []);
   } finally {
     await proxied.close();
+  }
+});
+
+test('the policy is enforced and a violation would be seen', async () => {
+  const probe = await context.newPage();
+  const violations = watchCsp(probe);
+  try {
+    await probe.goto(DASHBOARD_URL);
+    await probe.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 10_000 });
+    // An inline script and a socket to an origin the policy does not list: both refused.
+    const outcome = await probe.evaluate(async () => {
+      const inline = document.createElement('script');
+      inline.textContent = 'window.inlineRan = true;';
+      document.head.append(inline);
+      const socket = new WebSocket('ws://127.0.0.1:9/');
+      const refused = await new Promise((resolve) => {
+        socket.onerror = () => resolve(true);
+        socket.onopen = () => resolve(false);
+      });
+      return { inlineRan: window.inlineRan === true, refused };
+    });
+    assert.deepEqual(outcome, { inlineRan: false, refused: true });
+    const deadline = Date.now() + 2000;
+    const seen = (directive) => violations.some((v) => v.includes(directive));
+    while (!(seen('script-src') && seen('connect-src')) && Date.now() < deadline) await probe.waitForTimeout(50);
+    assert.ok(seen('script-src') && seen('connect-src'), violations.join('\n'));
+
+    // frame-ancestors 'none': another page cannot frame the dashboard.
+    await probe.goto('about:blank');
+    await probe.evaluate((url) => {
+      const frame = document.createElement('iframe');
+      frame.src = url;
+      document.body.append(frame);
+    }, DASHBOARD_URL);
+    const framed = await probe.waitForEvent('framenavigated', { predicate: (f) => f !== probe.mainFrame(), timeout: 5000 });
+    assert.ok(framed.url().startsWith('chrome-error:'), `the dashboard loaded in a frame: ${framed.url()}`);
+  } finally {
+    await probe.close();
   }
 });
 
@@ -133,4 +180,5 @@ test('a database outage shows, and rows stored after recovery arrive', async () 
   );
   assert.equal(await text(page, 'ram-chart-latest'), '42.42 %');
   assert.deepEqual(pageErrors, []);
+  assert.deepEqual(cspViolations, []);
 });

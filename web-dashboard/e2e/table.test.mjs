@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { launchDebianChromium } from './chromium.mjs';
+import { assertPolicy, logCspViolationEvents, watchCsp } from './csp.mjs';
 import { emptyTable, hora, insert, record, sql, streamCaughtUp, waitUntil } from './records.mjs';
 
 const DASHBOARD_URL = `http://127.0.0.1:${process.env.DASHBOARD_E2E_PORT}/`;
@@ -18,6 +19,8 @@ const pageErrors = [];
 before(async () => {
   browser = await launchDebianChromium(chromium, 'dashboard-table-e2e');
   browser.page.on('pageerror', (err) => pageErrors.push(err.message));
+  await logCspViolationEvents(browser.context);
+  watchCsp(browser.page, pageErrors);
 });
 
 after(async () => {
@@ -52,7 +55,7 @@ test('sorting by any column and paging show the database\'s order, within the wi
 
   const { page } = browser;
   try {
-    await page.goto(DASHBOARD_URL);
+    assertPolicy(await page.goto(DASHBOARD_URL));
     await waitUntil('the first page', async () => /· 300 records in the last 5 min/.test(await page.getByTestId('records-status').textContent()), 10_000);
     await showsDatabaseOrder(page, 'id', 'desc', 0);
 

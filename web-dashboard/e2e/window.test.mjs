@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { launchDebianChromium } from './chromium.mjs';
+import { assertPolicy, logCspViolationEvents, watchCsp } from './csp.mjs';
 import { emptyTable, hora, insert, record, sql, streamCaughtUp } from './records.mjs';
 
 const DASHBOARD_URL = `http://127.0.0.1:${process.env.DASHBOARD_E2E_PORT}/`;
@@ -23,6 +24,7 @@ const pageErrors = [];
 before(async () => {
   browser = await launchDebianChromium(chromium, 'dashboard-window-e2e');
   ({ context } = browser);
+  await logCspViolationEvents(context);
 });
 
 after(async () => {
@@ -33,12 +35,13 @@ after(async () => {
 async function openPage() {
   const page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  watchCsp(page, pageErrors);
   const sent = { windows: [] };
   page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => {
     const match = /^42\d*\["window",(.*)\]$/.exec(String(payload));
     if (match) sent.windows.push(JSON.parse(match[1]));
   }));
-  await page.goto(DASHBOARD_URL);
+  assertPolicy(await page.goto(DASHBOARD_URL));
   return { page, sent };
 }
 

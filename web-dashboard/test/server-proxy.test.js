@@ -1,8 +1,8 @@
 // @vitest-environment node
-// server.mjs with WS_UPSTREAM: socket.io's long-polling requests and WebSocket
-// upgrades reach a real socket.io server through the dashboard's origin, with
-// the browser's Origin unchanged; a dead or silent upstream gets a clear
-// answer within the timeouts.
+// server.mjs with WS_UPSTREAM: socket.io's WebSocket upgrades reach a real
+// socket.io server through the dashboard's origin, with the browser's Origin
+// unchanged; long-polling (which the client never uses) is not proxied; a dead
+// or silent upstream gets a clear answer within the timeouts.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
@@ -27,6 +27,7 @@ let dashboardUrl;
 let connections;
 const clients = [];
 const extraServers = [];
+const stubs = [];
 
 async function listen(server) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -68,6 +69,10 @@ afterAll(async () => {
   for (const server of extraServers) {
     server.closeTunnels();
     server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+  for (const { server, sockets } of stubs) {
+    for (const { socket } of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
   }
   await new Promise((resolve) => upstreamIo.close(resolve));
@@ -134,15 +139,43 @@ const UPGRADE_HEADERS = {
   Origin: DASHBOARD_ORIGIN,
 };
 
-describe('socket.io proxy (WS_UPSTREAM)', () => {
-  it('tells the browser to connect to its own origin', async () => {
-    const body = await fetch(`${dashboardUrl}/config.js`).then((res) => res.text());
-    expect(body).toBe('window.__CONFIG__ = {"WS_URL":""};\n');
-  });
+const WEBSOCKET_PATH = '/socket.io/?EIO=4&transport=websocket';
 
-  it('proxies HTTP long-polling both ways, Origin unchanged', async () => {
-    const { transport } = await roundTrip({ transports: ['polling'], upgrade: false });
-    expect(transport).toBe('polling');
+/** A TCP server standing in for ws-server; onRequest(socket) runs on the first bytes of each connection. */
+async function upstreamStub(onRequest) {
+  const sockets = [];
+  const server = createTcpServer((socket) => {
+    sockets.push({ socket, closed: new Promise((resolve) => socket.once('close', resolve)) });
+    socket.on('error', () => {});
+    socket.once('data', () => onRequest(socket));
+  });
+  const port = await listen(server);
+  stubs.push({ server, sockets });
+  return { url: `http://127.0.0.1:${port}`, sockets };
+}
+
+/** Completes the WebSocket handshake, then says nothing. */
+function acceptUpgrade(socket) {
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+}
+
+/** A raw socket through the dashboard, resolved once the 101 has come back. */
+async function openTunnel(url) {
+  const tunnel = connect({ host: '127.0.0.1', port: Number(new URL(url).port) });
+  tunnel.on('error', () => {});
+  const headers = Object.entries(UPGRADE_HEADERS).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  tunnel.write(`GET ${WEBSOCKET_PATH} HTTP/1.1\r\nHost: x\r\n${headers}\r\n\r\n`);
+  expect(String(await once(tunnel, 'data'))).toMatch(/^HTTP\/1\.1 101 /);
+  return tunnel;
+}
+
+describe('socket.io proxy (WS_UPSTREAM)', () => {
+  it('tells the browser to connect to its own origin, and its policy allows only that', async () => {
+    const res = await fetch(`${dashboardUrl}/config.js`);
+    expect(await res.text()).toBe('window.__CONFIG__ = {"WS_URL":""};\n');
+    const policy = (await fetch(`${dashboardUrl}/`)).headers.get('content-security-policy');
+    expect(policy).toContain("; connect-src 'self'; ");
+    expect(policy).toContain("frame-ancestors 'none'");
   });
 
   it('proxies a WebSocket upgrade both ways, Origin unchanged', async () => {
@@ -150,19 +183,15 @@ describe('socket.io proxy (WS_UPSTREAM)', () => {
     expect(transport).toBe('websocket');
   });
 
-  it('carries a long-polling session over to WebSocket, as socket.io does by default', async () => {
-    const { client } = await roundTrip({ transports: ['polling', 'websocket'] });
-    if (client.io.engine.transport.name !== 'websocket') await once(client.io.engine, 'upgrade');
-    const answer = await client.timeout(5000).emitWithAck('echo', 'after upgrade');
-    expect(answer).toEqual({ payload: 'after upgrade', transport: 'websocket' });
+  it('lets the upstream refuse a foreign Origin', async () => {
+    const client = connectClient({ transports: ['websocket'], extraHeaders: { Origin: 'http://elsewhere.test' } });
+    await once(client, 'connect_error');
+    expect(client.connected).toBe(false);
   });
 
-  it('lets the upstream refuse a foreign Origin, on either transport', async () => {
-    for (const transports of [['polling'], ['websocket']]) {
-      const client = connectClient({ transports, extraHeaders: { Origin: 'http://elsewhere.test' } });
-      await once(client, 'connect_error');
-      expect(client.connected).toBe(false);
-    }
+  it('does not proxy long-polling: the client uses WebSocket only', async () => {
+    expect(await rawRequest(dashboardUrl, { path: '/socket.io/?EIO=4&transport=polling' })).toBe(404);
+    expect(await rawRequest(dashboardUrl, { path: '/socket.io/?EIO=4&transport=polling', method: 'POST' })).toBe(405);
   });
 
   it('proxies nothing outside /socket.io/', async () => {
@@ -176,38 +205,36 @@ describe('socket.io proxy (WS_UPSTREAM)', () => {
     const port = await listen(closed);
     await new Promise((resolve) => closed.close(resolve));
     const { url } = await startDashboard({ wsUpstream: `http://127.0.0.1:${port}` });
-    expect(await rawRequest(url, { path: '/socket.io/?EIO=4&transport=polling' })).toBe(502);
-    expect(await rawRequest(url, { path: '/socket.io/?EIO=4&transport=websocket', headers: UPGRADE_HEADERS })).toBe(502);
+    expect(await rawRequest(url, { path: WEBSOCKET_PATH, headers: UPGRADE_HEADERS })).toBe(502);
   });
 
-  it('answers 504 and closes the tunnel when the upstream stays silent', async () => {
-    const accepted = [];
-    const silent = createTcpServer((socket) => accepted.push(socket));
-    const port = await listen(silent);
-    try {
-      const { url } = await startDashboard({ wsUpstream: `http://127.0.0.1:${port}`, idleTimeoutMs: 300 });
-      expect(await rawRequest(url, { path: '/socket.io/?EIO=4&transport=polling' })).toBe(504);
+  it('answers 504 when the upstream does not answer the upgrade in time', async () => {
+    const silent = await upstreamStub(() => {});
+    const { url } = await startDashboard({ wsUpstream: silent.url, connectTimeoutMs: 300 });
+    const started = Date.now();
+    expect(await rawRequest(url, { path: WEBSOCKET_PATH, headers: UPGRADE_HEADERS })).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await silent.sockets[0].closed;
+  });
 
-      const { port: dashboardPort } = new URL(url);
-      const tunnel = connect({ host: '127.0.0.1', port: Number(dashboardPort) });
-      tunnel.on('error', () => {});
-      tunnel.write(
-        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n${Object.entries(UPGRADE_HEADERS)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join('\r\n')}\r\n\r\n`,
-      );
-      await once(tunnel, 'close');
-      expect(accepted.length).toBe(2);
-    } finally {
-      for (const socket of accepted) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
-    }
+  it('closes a silent tunnel, both sides', async () => {
+    const mute = await upstreamStub(acceptUpgrade);
+    const { url } = await startDashboard({ wsUpstream: mute.url, idleTimeoutMs: 300 });
+    const tunnel = await openTunnel(url);
+    await once(tunnel, 'close');
+    await mute.sockets[0].closed;
+  });
+
+  it('closes the upstream side when the browser leaves', async () => {
+    const mute = await upstreamStub(acceptUpgrade);
+    const { url } = await startDashboard({ wsUpstream: mute.url });
+    (await openTunnel(url)).destroy();
+    await mute.sockets[0].closed;
   });
 
   it('does not proxy when only WS_URL is set', async () => {
     const { url } = await startDashboard({ wsUrl: upstreamUrl });
-    expect(await rawRequest(url, { path: '/socket.io/?EIO=4&transport=polling', method: 'POST' })).toBe(405);
-    expect(await rawRequest(url, { path: '/socket.io/?EIO=4&transport=websocket', headers: UPGRADE_HEADERS })).toBe(404);
+    expect(await rawRequest(url, { path: WEBSOCKET_PATH, headers: UPGRADE_HEADERS })).toBe(404);
   });
 });
 

