@@ -17,6 +17,7 @@ const RING_CAP = 10000;
 const RATE_WINDOW_MS = 60_000;
 const CATCHUP_ATTEMPTS = 3;
 const ROUTES = ['python', 'node'];
+export const DATABASE_DOWN = 'database unreachable; retrying';
 
 export class LiveStream {
   constructor({ io, db, config, log }) {
@@ -354,15 +355,17 @@ export class LiveStream {
 
   // ---- database state, summary -------------------------------------------
 
+  // The database's own text names the user and the host: it goes to the log
+  // only; clients and /readyz get the generic reason.
   setDatabase(up, err) {
-    const message = up ? undefined : `database unreachable: ${err?.code ?? ''} ${err?.message ?? ''}`.trim();
-    if (up === this.database.up) {
-      if (!up) this.database.message = message;
-      return;
+    const changed = up !== this.database.up;
+    // While down, a new kind of failure (refused, then denied) is logged too.
+    if (!up && (changed || err?.code !== this.database.errorCode)) {
+      this.log('warn', 'database is down', { error: err?.message, code: err?.code });
     }
-    this.database = { up, message };
-    this.log(up ? 'info' : 'warn', up ? 'database is up' : 'database is down', up ? {} : { error: message });
-    this.io.emit('status', this.status());
+    if (up && changed) this.log('info', 'database is up');
+    this.database = up ? { up } : { up, message: DATABASE_DOWN, errorCode: err?.code };
+    if (changed) this.io.emit('status', this.status());
   }
 
   status() {

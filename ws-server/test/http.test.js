@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, parseCorsOrigins } from '../src/config.js';
-import { client, dbEnv, startServer, waitFor } from './helpers.js';
+import { client, dbEnv, startServer, validators, waitFor } from './helpers.js';
 
 test('cors: only the configured origins may connect', async (t) => {
   const ws = await startServer(t, { CORS_ORIGINS: 'https://dashboard.example.com, http://localhost:8088' });
@@ -86,7 +86,7 @@ test('process: configured by env only; /healthz, /readyz, /metrics; readiness fo
   assert.equal((await fetch(`${down.url}/healthz`)).status, 200);
   const notReady = await fetch(`${down.url}/readyz`);
   assert.equal(notReady.status, 503);
-  assert.match((await notReady.json()).message, /database unreachable/);
+  assert.equal((await notReady.json()).message, 'database unreachable; retrying');
   const waiting = client(down.url, { reconnection: false });
   t.after(() => waiting.close());
   await waitFor('status down', () => waiting.statuses.length === 1);
@@ -106,4 +106,28 @@ test('process: a bad variable stops it at startup with a message naming it', asy
   const [code] = await once(child, 'exit');
   assert.equal(code, 2);
   assert.match(output, /CORS_ORIGINS/);
+});
+
+test('database errors: their text (it names the user and the host) reaches the log, never a client', async (t) => {
+  const ws = await startServer(t, { DB_PASSWORD: 'not-the-password', DB_TIMEOUT_MS: '500', TICK_MS: '100' });
+  const viewer = client(ws.url, { reconnection: false });
+  t.after(() => viewer.close());
+  await waitFor('status down', () => viewer.statuses.some((s) => s.database === 'down'));
+  await waitFor('the failure logged', () => ws.logs.some((l) => l.code === 'ER_ACCESS_DENIED_ERROR'));
+  const logged = ws.logs.find((l) => l.code === 'ER_ACCESS_DENIED_ERROR');
+  assert.match(logged.error, new RegExp(`Access denied for user '${dbEnv.DB_USER}'`));
+
+  const answers = [
+    ...viewer.statuses,
+    await (await fetch(`${ws.url}/readyz`)).json(),
+    await viewer.socket.timeout(5000).emitWithAck('window', { minutes: 5 }),
+    await viewer.socket.timeout(5000).emitWithAck('records', { minutes: 5, sort: 'id', order: 'asc', offset: 0, limit: 10 }),
+  ];
+  for (const answer of answers) {
+    const text = JSON.stringify(answer);
+    assert.ok(!text.includes(dbEnv.DB_USER) && !text.includes(dbEnv.DB_HOST) && !/denied/i.test(text), text);
+  }
+  assert.equal(viewer.statuses.at(-1).message, 'database unreachable; retrying');
+  assert.ok(validators.windowError(answers.at(-1)));
+  assert.deepEqual(viewer.invalid, []);
 });
