@@ -44,12 +44,13 @@ function text(env, name) {
   return raw === undefined || raw === '' ? DEFAULTS[name] : raw;
 }
 
-// Without CORS_ORIGINS only local development pages may connect.
+// Without CORS_ORIGINS only local development pages (and clients that send no
+// Origin: tests, the benchmark) may connect; with it, only the listed origins.
 const LOCAL_DEV_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1)(:[0-9]{1,5})?$/;
 
 export function parseCorsOrigins(raw) {
   if (raw === undefined || raw.trim() === '') {
-    return { describe: 'http://localhost:*, http://127.0.0.1:* (local development default)', allows: (origin) => LOCAL_DEV_ORIGIN.test(origin) };
+    return { describe: 'http://localhost:*, http://127.0.0.1:* (local development default)', configured: false, allows: (origin) => LOCAL_DEV_ORIGIN.test(origin) };
   }
   const origins = new Set();
   for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -66,7 +67,7 @@ export function parseCorsOrigins(raw) {
     origins.add(url.origin);
   }
   if (origins.size === 0) throw new ConfigError('CORS_ORIGINS is set but lists no origin');
-  return { describe: [...origins].join(', '), allows: (origin) => origins.has(origin) };
+  return { describe: [...origins].join(', '), configured: true, allows: (origin) => origins.has(origin) };
 }
 
 const ROUTE_NAME = /^[a-z0-9_-]{1,32}$/;

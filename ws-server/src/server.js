@@ -24,8 +24,9 @@ function parseLastId(auth) {
 export function createWsServer(config, { log = jsonLogger() } = {}) {
   const db = new Database(config.db);
   const httpServer = http.createServer();
-  // Browsers send Origin; a request without one is not a browser and CORS does not apply.
-  const originAllowed = (origin) => origin === undefined || config.cors.allows(origin);
+  // Any program can leave Origin out, so with CORS_ORIGINS set a missing Origin
+  // is refused too; only the local development default lets it through.
+  const originAllowed = (origin) => (origin === undefined ? !config.cors.configured : config.cors.allows(origin));
   const io = new Server(httpServer, {
     serveClient: false,
     cors: {

@@ -26,6 +26,14 @@ test('cors: only the configured origins may connect', async (t) => {
   const allowed = await fetch(`${ws.url}${handshake}`, { headers: { origin: 'http://localhost:8088' } });
   assert.equal(allowed.status, 200);
   assert.equal(allowed.headers.get('access-control-allow-origin'), 'http://localhost:8088');
+
+  // No Origin at all: refused as well once origins are configured, on both transports.
+  assert.equal((await fetch(`${ws.url}${handshake}`)).status, 403);
+  const anonymous = client(ws.url, { reconnection: false });
+  t.after(() => anonymous.close());
+  await waitFor('refusal without an Origin', () => anonymous.connectErrors.length > 0);
+  assert.equal(anonymous.histories.length, 0);
+  assert.ok(ws.logs.some((l) => l.msg === 'refused connection from a disallowed origin' && l.origin === undefined));
 });
 
 test('cors: the default allows local development pages only; "*" and non-origins are refused', () => {
@@ -34,6 +42,7 @@ test('cors: the default allows local development pages only; "*" and non-origins
   assert.ok(local.allows('http://127.0.0.1:8088'));
   assert.ok(!local.allows('http://localhost.evil.com:80'));
   assert.ok(!local.allows('https://dashboard.example.com'));
+  assert.equal(local.configured, false, 'the default lets a client without Origin in');
   assert.throws(() => parseCorsOrigins('*'), /'\*' is refused/);
   assert.throws(() => parseCorsOrigins('https://a.example.com,*'), /'\*' is refused/);
   assert.throws(() => parseCorsOrigins('https://a.example.com/path'), /is not an origin/);
