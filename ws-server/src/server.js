@@ -7,6 +7,8 @@ import { serveRecords } from './records.js';
 import { LiveStream } from './stream.js';
 import { serveWindows } from './window.js';
 
+const REQUEST_DB_CONNECTIONS = 4;
+
 export function jsonLogger(stream = process.stdout) {
   return (level, msg, fields = {}) => {
     stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
@@ -22,7 +24,10 @@ function parseLastId(auth) {
 }
 
 export function createWsServer(config, { log = jsonLogger() } = {}) {
-  const db = new Database(config.db);
+  // The tick has a connection of its own, so catch-ups, `window` and `records`
+  // (however many wait for the request pool) never delay it.
+  const tickDb = new Database(config.db, { connections: 1 });
+  const requestDb = new Database(config.db, { connections: REQUEST_DB_CONNECTIONS });
   const httpServer = http.createServer();
   // Any program can leave Origin out, so with CORS_ORIGINS set a missing Origin
   // is refused too; only the local development default lets it through.
@@ -41,7 +46,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
       callback(ok ? null : 'origin not allowed', ok);
     },
   });
-  const stream = new LiveStream({ io, db, config, log });
+  const stream = new LiveStream({ io, tickDb, requestDb, config, log });
   const comparison = new RouteComparison({ ...config.routeMetrics, log });
 
   io.use((socket, next) => {
@@ -51,8 +56,8 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     return next();
   });
   io.on('connection', (socket) => {
-    serveWindows(socket, { db, stream, log });
-    serveRecords(socket, { db, stream, log });
+    serveWindows(socket, { db: requestDb, stream, log });
+    serveRecords(socket, { db: requestDb, stream, log });
     stream.attach(socket, socket.data.handshakeLastId);
     socket.emit('comparison', comparison.snapshot());
   });
@@ -68,7 +73,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return res.end(prometheus(stream, db, io, comparison));
+      return res.end(prometheus(stream, [tickDb, requestDb], io, comparison));
     }
     return send(res, 404, { error: 'not found' });
   });
@@ -77,7 +82,8 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     httpServer,
     io,
     stream,
-    db,
+    tickDb,
+    requestDb,
     comparison,
     async listen(port = config.port, host) {
       await stream.start();
@@ -101,7 +107,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
       await comparison.stop();
       await stream.stop();
       await new Promise((resolve) => io.close(() => resolve()));
-      await db.close();
+      await Promise.all([tickDb.close(), requestDb.close()]);
     },
   };
 }
@@ -111,10 +117,10 @@ function send(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-function prometheus(stream, db, io, comparison) {
+function prometheus(stream, databases, io, comparison) {
   const c = stream.counters;
   const lines = [
-    ['ws_db_queries_total', 'counter', 'Database statements issued by this process.', db.queriesTotal],
+    ['ws_db_queries_total', 'counter', 'Database statements issued by this process.', databases.reduce((sum, db) => sum + db.queriesTotal, 0)],
     ['ws_ticks_total', 'counter', 'Polling ticks run.', c.ticks],
     ['ws_tick_errors_total', 'counter', 'Ticks whose database query failed.', c.tickErrors],
     ['ws_rows_streamed_total', 'counter', 'Rows broadcast to live clients.', c.rowsStreamed],

@@ -20,9 +20,10 @@ const ROUTES = ['python', 'node'];
 export const DATABASE_DOWN = 'database unreachable; retrying';
 
 export class LiveStream {
-  constructor({ io, db, config, log }) {
+  constructor({ io, tickDb, requestDb, config, log }) {
     this.io = io;
-    this.db = db;
+    this.tickDb = tickDb; // the tick's own connection: nothing else waits in front of it
+    this.requestDb = requestDb; // catch-ups
     this.log = log;
     this.pacer = new TickPacer(config);
     this.historyLimit = config.historyLimit;
@@ -117,7 +118,7 @@ export class LiveStream {
     // primary key costs nothing and reveals a table that was emptied.
     let fetched;
     try {
-      fetched = await this.db.query(
+      fetched = await this.tickDb.query(
         `SELECT newest.max_id, fresh.* FROM (SELECT MAX(id) AS max_id FROM metric_records) AS newest
          LEFT JOIN (SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? ORDER BY id LIMIT ?) AS fresh ON 1 = 1
          ORDER BY fresh.id`,
@@ -183,7 +184,7 @@ export class LiveStream {
   // minute's rows, all from one consistent snapshot.
   async initialize() {
     const since = sqlDatetime(Date.now() - RATE_WINDOW_MS);
-    const state = await this.db.snapshot(async (query) => {
+    const state = await this.tickDb.snapshot(async (query) => {
       const newest = await query(
         `SELECT ${ROW_COLUMNS} FROM metric_records ORDER BY id DESC LIMIT ?`,
         [this.ringSize + 1],
@@ -300,7 +301,7 @@ export class LiveStream {
     try {
       for (let attempt = 0; attempt < CATCHUP_ATTEMPTS; attempt += 1) {
         const bound = this.cursor;
-        const newestFirst = await this.db.query(
+        const newestFirst = await this.requestDb.query(
           `SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? AND id <= ? ORDER BY id DESC LIMIT ?`,
           [lastId, bound, this.catchupLimit + 1],
         );
