@@ -19,9 +19,10 @@ const DEFAULTS = {
   CATCHUP_LIMIT: 10000,
   DB_TIMEOUT_MS: 5000,
   GAP_WAIT_MS: 1000,
-  // Two events per tick with rows, up to 20 ticks/s at TICK_MS=50: about a
-  // minute of not reading before the client is dropped.
-  SLOW_CLIENT_MAX_PACKETS: 2400,
+  // Bytes queued for one client that stopped reading before it is dropped:
+  // about half a minute of the replay's ~60 rows/s (a row is ~450 bytes of
+  // JSON, plus a summary per tick).
+  SLOW_CLIENT_MAX_BYTES: 1048576,
   // The route comparison (src/comparison.js): one scrape of every route's
   // /metrics per interval, whatever the number of clients.
   ROUTE_METRICS_INTERVAL_MS: 5000,
@@ -98,6 +99,10 @@ export function parseRouteMetricsUrls(raw) {
 }
 
 export function loadConfig(env = process.env) {
+  // Left set, the old knob would silently stop meaning anything.
+  if (env.SLOW_CLIENT_MAX_PACKETS !== undefined) {
+    throw new ConfigError('SLOW_CLIENT_MAX_PACKETS is gone: set SLOW_CLIENT_MAX_BYTES (bytes queued for one client) instead');
+  }
   const config = {
     port: integer(env, 'PORT', { min: 0, max: 65535 }),
     db: {
@@ -114,7 +119,7 @@ export function loadConfig(env = process.env) {
     historyLimit: integer(env, 'HISTORY_LIMIT', { min: 0, max: 100000 }),
     catchupLimit: integer(env, 'CATCHUP_LIMIT', { min: 1, max: 1000000 }),
     gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
-    slowClientMaxPackets: integer(env, 'SLOW_CLIENT_MAX_PACKETS', { min: 1, max: 1000000 }),
+    slowClientMaxBytes: integer(env, 'SLOW_CLIENT_MAX_BYTES', { min: 1024, max: 1073741824 }),
     cors: parseCorsOrigins(env.CORS_ORIGINS),
     routeMetrics: {
       routes: parseRouteMetricsUrls(env.ROUTE_METRICS_URLS),

@@ -7,6 +7,7 @@
 // catch-up query bounded by the cursor) and only then joins `live`; both steps
 // run without awaiting in between, so no tick can slip a row past it or
 // deliver one twice.
+import { queuedBytes } from './backpressure.js';
 import { TickPacer } from './pacer.js';
 import { ROW_COLUMNS, toWireRow } from './rows.js';
 
@@ -29,7 +30,7 @@ export class LiveStream {
     this.historyLimit = config.historyLimit;
     this.catchupLimit = config.catchupLimit;
     this.gapWaitMs = config.gapWaitMs;
-    this.slowClientMaxPackets = config.slowClientMaxPackets;
+    this.slowClientMaxBytes = config.slowClientMaxBytes;
     this.ringSize = Math.max(config.historyLimit, Math.min(config.catchupLimit, RING_CAP), 1);
 
     this.initialized = false;
@@ -168,14 +169,15 @@ export class LiveStream {
   }
 
   // A client that stopped reading (a frozen tab, a dead network path) makes
-  // socket.io queue every event for it in memory. Past a bound it is
-  // disconnected; if it comes back, its lastId brings it up to date.
+  // socket.io queue every event for it in memory. Past a bound in bytes (an
+  // event may be one row or 2000) it is disconnected; if it comes back, its
+  // lastId brings it up to date.
   dropStalledClients() {
     for (const socket of this.io.sockets.sockets.values()) {
-      const queued = socket.conn.writeBuffer.length;
-      if (queued <= this.slowClientMaxPackets) continue;
+      const queued = queuedBytes(socket);
+      if (queued <= this.slowClientMaxBytes) continue;
       this.counters.slowClientsDropped += 1;
-      this.log('warn', 'disconnecting a client that stopped reading', { queuedPackets: queued, lastSent: socket.data.lastSent });
+      this.log('warn', 'disconnecting a client that stopped reading', { queuedBytes: queued, lastSent: socket.data.lastSent });
       socket.conn.close(true); // discard the queue; a plain disconnect would wait for it to drain
     }
   }

@@ -49,6 +49,8 @@ test('cors: the default allows local development pages only; "*" and non-origins
   assert.throws(() => parseCorsOrigins('dashboard'), /is not an origin/);
   assert.throws(() => loadConfig({ TICK_MS: 'fast' }), ConfigError);
   assert.throws(() => loadConfig({ PORT: '70000' }), /PORT must be between/);
+  assert.throws(() => loadConfig({ SLOW_CLIENT_MAX_BYTES: '1000' }), /SLOW_CLIENT_MAX_BYTES must be between 1024/);
+  assert.throws(() => loadConfig({ SLOW_CLIENT_MAX_PACKETS: '2400' }), /SLOW_CLIENT_MAX_PACKETS is gone: set SLOW_CLIENT_MAX_BYTES/);
 });
 
 test('handshake: a lastId that is not a non-negative integer is refused with a clear error', async (t) => {
