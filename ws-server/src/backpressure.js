@@ -11,3 +11,26 @@ export function queuedBytes(socket) {
   }
   return bytes;
 }
+
+/**
+ * Resolves once nothing is queued for the socket in this process (everything
+ * handed to the kernel) or it is gone. A client that stops reading keeps it
+ * waiting; what waits is then at most the last thing sent.
+ */
+export async function drained(socket) {
+  while (!socket.disconnected && queuedBytes(socket) > 0) {
+    const { conn } = socket;
+    const { transport } = conn;
+    await new Promise((resolve) => {
+      const done = () => {
+        transport.off('drain', done);
+        conn.off('upgrade', done);
+        conn.off('close', done);
+        resolve();
+      };
+      transport.on('drain', done); // the transport wrote its last batch out
+      conn.on('upgrade', done); // another transport now carries the queue
+      conn.on('close', done);
+    });
+  }
+}

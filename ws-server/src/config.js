@@ -17,6 +17,10 @@ const DEFAULTS = {
   TICK_BACKOFF_POLLS: 4,
   HISTORY_LIMIT: 300,
   CATCHUP_LIMIT: 10000,
+  // Catch-ups (src/catchup.js): database queries at once for all clients, and
+  // rows per page (~90 KB of JSON: what a client that stops reading holds).
+  CATCHUP_CONCURRENCY: 2,
+  CATCHUP_PAGE_ROWS: 200,
   DB_TIMEOUT_MS: 5000,
   GAP_WAIT_MS: 1000,
   // Bytes queued for one client that stopped reading before it is dropped:
@@ -118,6 +122,8 @@ export function loadConfig(env = process.env) {
     backoffPolls: integer(env, 'TICK_BACKOFF_POLLS', { min: 1, max: 100000 }),
     historyLimit: integer(env, 'HISTORY_LIMIT', { min: 0, max: 100000 }),
     catchupLimit: integer(env, 'CATCHUP_LIMIT', { min: 1, max: 1000000 }),
+    catchupConcurrency: integer(env, 'CATCHUP_CONCURRENCY', { min: 1, max: 16 }),
+    catchupPageRows: integer(env, 'CATCHUP_PAGE_ROWS', { min: 1, max: 10000 }),
     gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
     slowClientMaxBytes: integer(env, 'SLOW_CLIENT_MAX_BYTES', { min: 1024, max: 1073741824 }),
     cors: parseCorsOrigins(env.CORS_ORIGINS),

@@ -3,11 +3,12 @@
 // Every tick runs ONE query (rows with id > cursor) and broadcasts the new rows
 // once to the `live` room, whose members all hold exactly the rows up to the
 // cursor. A newly connected client first gets its `history` from an in-memory
-// ring of the newest rows (or, when its lastId is older than the ring, from a
-// catch-up query bounded by the cursor) and only then joins `live`; both steps
-// run without awaiting in between, so no tick can slip a row past it or
-// deliver one twice.
+// ring of the newest rows, or, with a lastId, what it missed a page at a time
+// (src/catchup.js), and only then joins `live`; the last step and joining run
+// without awaiting in between, so no tick can slip a row past it or deliver
+// one twice.
 import { queuedBytes } from './backpressure.js';
+import { CatchUps } from './catchup.js';
 import { TickPacer } from './pacer.js';
 import { ROW_COLUMNS, toWireRow } from './rows.js';
 
@@ -16,7 +17,6 @@ const STREAMING = 'streaming';
 const BATCH_LIMIT = 2000;
 const RING_CAP = 10000;
 const RATE_WINDOW_MS = 60_000;
-const CATCHUP_ATTEMPTS = 3;
 const ROUTES = ['python', 'node'];
 export const DATABASE_DOWN = 'database unreachable; retrying';
 
@@ -24,11 +24,17 @@ export class LiveStream {
   constructor({ io, tickDb, requestDb, config, log }) {
     this.io = io;
     this.tickDb = tickDb; // the tick's own connection: nothing else waits in front of it
-    this.requestDb = requestDb; // catch-ups
+    this.catchUps = new CatchUps({
+      stream: this,
+      db: requestDb,
+      concurrency: config.catchupConcurrency,
+      pageRows: config.catchupPageRows,
+      limit: config.catchupLimit,
+      log,
+    });
     this.log = log;
     this.pacer = new TickPacer(config);
     this.historyLimit = config.historyLimit;
-    this.catchupLimit = config.catchupLimit;
     this.gapWaitMs = config.gapWaitMs;
     this.slowClientMaxBytes = config.slowClientMaxBytes;
     this.ringSize = Math.max(config.historyLimit, Math.min(config.catchupLimit, RING_CAP), 1);
@@ -52,7 +58,7 @@ export class LiveStream {
     this.ahead = new Set(); // history sent, but their lastId is beyond the cursor
 
     this.counters = {
-      ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, slowClientsDropped: 0, restarts: 0, lastTickSeconds: 0,
+      ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, slowClientsDropped: 0, restarts: 0, historiesSent: 0, lastTickSeconds: 0,
     };
     this.running = false;
     this.timer = null;
@@ -285,48 +291,28 @@ export class LiveStream {
       const rows = this.historyLimit > 0 ? this.ring.slice(-this.historyLimit) : [];
       const truncated = unknown || this.ringFloor > 0 || rows.length < this.ring.length;
       this.sendHistory(socket, rows, truncated, this.cursor);
-    } else if (lastId >= this.ringFloor) {
-      const missed = this.ringAfter(lastId);
-      const truncated = missed.length > this.catchupLimit;
-      this.sendHistory(socket, truncated ? missed.slice(-this.catchupLimit) : missed, truncated, Math.max(lastId, this.cursor));
-    } else if (this.database.up) {
-      this.catchUpFromDatabase(socket, lastId);
+    } else {
+      this.catchUps.serve(socket, lastId);
     }
   }
 
-  // A client whose lastId is older than the ring: one query bounded by the
-  // cursor as it was when the query started; the rows delivered since then
-  // come from the ring right after, in the same synchronous step.
-  async catchUpFromDatabase(socket, lastId) {
-    socket.data.catchingUp = true;
-    const restarts = this.counters.restarts;
-    try {
-      for (let attempt = 0; attempt < CATCHUP_ATTEMPTS; attempt += 1) {
-        const bound = this.cursor;
-        const newestFirst = await this.requestDb.query(
-          `SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? AND id <= ? ORDER BY id DESC LIMIT ?`,
-          [lastId, bound, this.catchupLimit + 1],
-        );
-        if (socket.disconnected || this.counters.restarts !== restarts) return;
-        if (bound < this.ringFloor) continue; // the ring moved past `bound` meanwhile
-        const truncated = newestFirst.length > this.catchupLimit;
-        const rows = newestFirst.slice(0, this.catchupLimit).reverse().map(toWireRow);
-        this.sendHistory(socket, rows, truncated, bound);
-        return;
-      }
-    } catch (err) {
-      this.log('warn', 'catch-up query failed; retried after the next good tick', { error: err.message });
-    } finally {
-      socket.data.catchingUp = false;
-    }
+  // `history`, then the summaries; the rows after `history` follow as `metrics`.
+  beginStreaming(socket, rows, truncated) {
+    socket.emit('history', { rows, truncated });
+    this.counters.historiesSent += 1;
+    socket.join(STREAMING);
+    socket.emit('summary', this.summary(Date.now()));
   }
 
   sendHistory(socket, rows, truncated, lastSent) {
+    this.beginStreaming(socket, rows, truncated);
+    this.goLive(socket, lastSent);
+  }
+
+  // The socket holds every row up to lastSent: the rest from the ring, then `live`.
+  goLive(socket, lastSent) {
     this.waiting.delete(socket);
-    socket.emit('history', { rows, truncated });
     socket.data.lastSent = lastSent;
-    socket.join(STREAMING);
-    socket.emit('summary', this.summary(Date.now()));
     this.joinLive(socket);
   }
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, parseCorsOrigins } from '../src/config.js';
-import { client, dbEnv, startServer, validators, waitFor } from './helpers.js';
+import {
+  client, dbEnv, startServer, startServerProcess, validators, waitFor,
+} from './helpers.js';
 
 test('cors: only the configured origins may connect', async (t) => {
   const ws = await startServer(t, { CORS_ORIGINS: 'https://dashboard.example.com, http://localhost:8088' });
@@ -64,22 +65,8 @@ test('handshake: a lastId that is not a non-negative integer is refused with a c
   }
 });
 
-async function startProcess(env) {
-  const child = spawn(process.execPath, ['src/main.js'], {
-    cwd: new URL('..', import.meta.url),
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
-    const entry = JSON.parse(line);
-    if (entry.msg === 'ws-server listening') return { child, url: `http://127.0.0.1:${entry.port}` };
-  }
-  throw new Error('ws-server exited before listening');
-}
-
 test('process: configured by env only; /healthz, /readyz, /metrics; readiness follows the database; SIGTERM stops it', async (t) => {
-  const up = await startProcess({ ...dbEnv, PORT: '0' });
+  const up = await startServerProcess({ ...dbEnv, PORT: '0' });
   t.after(() => up.child.kill());
   assert.deepEqual(await (await fetch(`${up.url}/healthz`)).json(), { status: 'ok' });
   const ready = await fetch(`${up.url}/readyz`);
@@ -92,7 +79,7 @@ test('process: configured by env only; /healthz, /readyz, /metrics; readiness fo
   assert.equal(code, 0);
 
   // No database at that address: it still serves, says so, and is not ready.
-  const down = await startProcess({ ...dbEnv, DB_PORT: '1', PORT: '0', DB_TIMEOUT_MS: '500' });
+  const down = await startServerProcess({ ...dbEnv, DB_PORT: '1', PORT: '0', DB_TIMEOUT_MS: '500' });
   t.after(() => down.child.kill());
   assert.equal((await fetch(`${down.url}/healthz`)).status, 200);
   const notReady = await fetch(`${down.url}/readyz`);
