@@ -29,6 +29,9 @@ const DEFAULTS = {
   SLOW_CLIENT_MAX_BYTES: 1048576,
   // The route comparison (src/comparison.js): one scrape of every route's
   // /metrics per interval, whatever the number of clients.
+  // Connections in total, and window/records requests running per connection.
+  MAX_CONNECTIONS: 2000,
+  REQUESTS_PER_CONNECTION: 2,
   ROUTE_METRICS_INTERVAL_MS: 5000,
   ROUTE_METRICS_TIMEOUT_MS: 2000,
 };
@@ -126,6 +129,8 @@ export function loadConfig(env = process.env) {
     catchupPageRows: integer(env, 'CATCHUP_PAGE_ROWS', { min: 1, max: 10000 }),
     gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
     slowClientMaxBytes: integer(env, 'SLOW_CLIENT_MAX_BYTES', { min: 1024, max: 1073741824 }),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', { min: 1, max: 100000 }),
+    requestsPerConnection: integer(env, 'REQUESTS_PER_CONNECTION', { min: 1, max: 16 }),
     cors: parseCorsOrigins(env.CORS_ORIGINS),
     routeMetrics: {
       routes: parseRouteMetricsUrls(env.ROUTE_METRICS_URLS),

@@ -32,6 +32,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
   // Any program can leave Origin out, so with CORS_ORIGINS set a missing Origin
   // is refused too; only the local development default lets it through.
   const originAllowed = (origin) => (origin === undefined ? !config.cors.configured : config.cors.allows(origin));
+  let connectionsRefused = 0;
   const io = new Server(httpServer, {
     serveClient: false,
     cors: {
@@ -41,9 +42,17 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     // The cors option only sets headers; this refuses the handshake itself,
     // websocket upgrades included.
     allowRequest: (req, callback) => {
-      const ok = originAllowed(req.headers.origin);
-      if (!ok) log('warn', 'refused connection from a disallowed origin', { origin: req.headers.origin });
-      callback(ok ? null : 'origin not allowed', ok);
+      if (!originAllowed(req.headers.origin)) {
+        log('warn', 'refused connection from a disallowed origin', { origin: req.headers.origin });
+        return callback('origin not allowed', false);
+      }
+      // Handshakes only (an upgrade belongs to a counted connection): memory is
+      // bounded by MAX_CONNECTIONS × SLOW_CLIENT_MAX_BYTES.
+      if (io.engine.clientsCount >= config.maxConnections) {
+        connectionsRefused += 1;
+        return callback('too many connections (MAX_CONNECTIONS)', false);
+      }
+      return callback(null, true);
     },
   });
   const stream = new LiveStream({ io, tickDb, requestDb, config, log });
@@ -56,8 +65,9 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     return next();
   });
   io.on('connection', (socket) => {
-    serveWindows(socket, { db: requestDb, stream, log });
-    serveRecords(socket, { db: requestDb, stream, log });
+    const perConnection = config.requestsPerConnection;
+    serveWindows(socket, { db: requestDb, stream, perConnection, log });
+    serveRecords(socket, { db: requestDb, stream, perConnection, log });
     stream.attach(socket, socket.data.handshakeLastId);
     socket.emit('comparison', comparison.snapshot());
   });
@@ -73,7 +83,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return res.end(prometheus(stream, [tickDb, requestDb], io, comparison));
+      return res.end(prometheus(stream, [tickDb, requestDb], io, comparison, connectionsRefused));
     }
     return send(res, 404, { error: 'not found' });
   });
@@ -117,7 +127,7 @@ function send(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-function prometheus(stream, databases, io, comparison) {
+function prometheus(stream, databases, io, comparison, connectionsRefused) {
   const c = stream.counters;
   const lines = [
     ['ws_db_queries_total', 'counter', 'Database statements issued by this process.', databases.reduce((sum, db) => sum + db.queriesTotal, 0)],
@@ -136,6 +146,7 @@ function prometheus(stream, databases, io, comparison) {
     ['ws_cursor_id', 'gauge', 'Newest metric_records.id delivered.', stream.cursor],
     ['ws_database_up', 'gauge', '1 when the last database call succeeded.', stream.database.up ? 1 : 0],
     ['ws_clients_connected', 'gauge', 'Connected socket.io clients.', io.engine.clientsCount],
+    ['ws_connections_refused_total', 'counter', 'Handshakes refused at MAX_CONNECTIONS.', connectionsRefused],
     ['ws_route_scrapes_total', 'counter', "Scrapes of the routes' /metrics (ROUTE_METRICS_URLS).", comparison.scrapesTotal],
     ['ws_route_scrape_errors_total', 'counter', "Scrapes of the routes' /metrics that failed.", comparison.scrapeErrorsTotal],
   ];

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, parseCorsOrigins } from '../src/config.js';
 import {
-  client, dbEnv, startServer, startServerProcess, validators, waitFor,
+  client, dbEnv, serverMetrics, startServer, startServerProcess, validators, waitFor,
 } from './helpers.js';
 
 test('cors: only the configured origins may connect', async (t) => {
@@ -94,16 +94,18 @@ test('process: configured by env only; /healthz, /readyz, /metrics; readiness fo
 });
 
 test('process: a bad variable stops it at startup with a message naming it', async () => {
-  const child = spawn(process.execPath, ['src/main.js'], {
-    cwd: new URL('..', import.meta.url),
-    env: { PATH: process.env.PATH, CORS_ORIGINS: '*' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => { output += chunk; });
-  const [code] = await once(child, 'exit');
-  assert.equal(code, 2);
-  assert.match(output, /CORS_ORIGINS/);
+  for (const [name, value] of [['CORS_ORIGINS', '*'], ['MAX_CONNECTIONS', '0'], ['CATCHUP_PAGE_ROWS', 'many'], ['SLOW_CLIENT_MAX_PACKETS', '2400']]) {
+    const child = spawn(process.execPath, ['src/main.js'], {
+      cwd: new URL('..', import.meta.url),
+      env: { PATH: process.env.PATH, [name]: value },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; });
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2, name);
+    assert.match(output, new RegExp(name));
+  }
 });
 
 test('database errors: their text (it names the user and the host) reaches the log, never a client', async (t) => {
@@ -128,4 +130,46 @@ test('database errors: their text (it names the user and the host) reaches the l
   assert.equal(viewer.statuses.at(-1).message, 'database unreachable; retrying');
   assert.ok(validators.windowError(answers.at(-1)));
   assert.deepEqual(viewer.invalid, []);
+});
+
+test('limits: past MAX_CONNECTIONS a handshake is refused until a connection closes', async (t) => {
+  const ws = await startServer(t, { MAX_CONNECTIONS: '2' });
+  const first = client(ws.url);
+  const second = client(ws.url);
+  t.after(() => [first, second].forEach((c) => c.close()));
+  await waitFor('two connections', () => first.histories.length === 1 && second.histories.length === 1);
+
+  const third = client(ws.url, { reconnection: false });
+  t.after(() => third.close());
+  await waitFor('the third refused', () => third.connectErrors.length > 0);
+  assert.equal(third.histories.length, 0);
+  const polling = await fetch(`${ws.url}/socket.io/?EIO=4&transport=polling`);
+  assert.equal(polling.status, 403);
+  assert.match(await polling.text(), /too many connections \(MAX_CONNECTIONS\)/);
+  assert.equal((await serverMetrics(ws.url)).ws_connections_refused_total, 2);
+
+  first.close();
+  await waitFor('the first connection gone', () => ws.server.io.engine.clientsCount === 1);
+  const fourth = client(ws.url);
+  t.after(() => fourth.close());
+  await waitFor('a place again', () => fourth.histories.length === 1);
+  // The upgrade of a counted connection is not a new one.
+  const upgraded = client(ws.url, { transports: ['polling', 'websocket'] });
+  t.after(() => upgraded.close());
+  await waitFor('refused while full', () => upgraded.connectErrors.length > 0);
+  second.close();
+  await waitFor('the upgrading client in, over websocket', () => upgraded.histories.length === 1 && upgraded.socket.io.engine.transport.name === 'websocket', 10000);
+});
+
+test('limits: each knob has a default and refuses a bad value, naming it', () => {
+  const config = loadConfig({});
+  assert.equal(config.maxConnections, 2000);
+  assert.equal(config.requestsPerConnection, 2);
+  assert.equal(config.catchupConcurrency, 2);
+  assert.equal(config.catchupPageRows, 200);
+  assert.equal(config.slowClientMaxBytes, 1048576);
+  for (const name of ['MAX_CONNECTIONS', 'REQUESTS_PER_CONNECTION', 'CATCHUP_CONCURRENCY', 'CATCHUP_PAGE_ROWS', 'SLOW_CLIENT_MAX_BYTES']) {
+    assert.throws(() => loadConfig({ [name]: '0' }), new RegExp(`: ${name} must be between`));
+    assert.throws(() => loadConfig({ [name]: 'lots' }), new RegExp(`: ${name} must be a whole number`));
+  }
 });
