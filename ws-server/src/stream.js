@@ -18,7 +18,7 @@ const BATCH_LIMIT = 2000;
 const RING_CAP = 10000;
 const RATE_WINDOW_MS = 60_000;
 const ROUTES = ['python', 'node'];
-export const DATABASE_DOWN = 'database unreachable; retrying';
+const DATABASE_DOWN = 'database unreachable; retrying';
 
 export class LiveStream {
   constructor({ io, tickDb, requestDb, config, log }) {
