@@ -142,3 +142,30 @@ test('catch-up in pages: a lastId older than the ring gets every row once, 50 at
   // Per client: the starting point and the 2 pages below the ring (3 with the inserts moving it).
   assert.ok(queries >= 30 && queries <= 40, `catch-up queries: ${queries}`);
 });
+
+test('catch-up in pages: a page query that fails is resumed where it stopped after the next good tick', async (t) => {
+  const db = await emptyTable(t);
+  for (let i = 0; i < 10; i += 1) await insertBatch(db, 1010); // 100 rows below the 10,000-row ring
+  const [stored] = await db.query('SELECT id FROM metric_records ORDER BY id');
+  const all = stored.map((r) => Number(r.id));
+  const ws = await startServer(t, { TICK_MS: '20', CATCHUP_LIMIT: '20000', CATCHUP_PAGE_ROWS: '30' });
+
+  // The second catch-up page fails once (the first query finds the starting point).
+  const { requestDb } = ws.server;
+  const { query } = requestDb;
+  let calls = 0;
+  requestDb.query = async (...args) => {
+    calls += 1;
+    if (calls === 3) throw Object.assign(new Error('Lost connection to server during query'), { code: 'PROTOCOL_CONNECTION_LOST' });
+    return query.apply(requestDb, args);
+  };
+  t.after(() => { requestDb.query = query; });
+  const returning = client(ws.url, { lastId: all[0] });
+  t.after(() => returning.close());
+  await waitFor('every row', () => returning.ids.at(-1) === all.at(-1), 20000);
+  assert.ok(ws.logs.some((l) => l.msg === 'catch-up query failed; resumed after the next good tick' && l.code === 'PROTOCOL_CONNECTION_LOST'));
+  assert.equal(returning.histories.length, 1);
+  assert.equal(returning.histories[0].rows.length, 30);
+  assert.deepEqual(returning.ids, all.slice(1));
+  assert.deepEqual(returning.invalid, []);
+});
