@@ -23,6 +23,7 @@ export class CatchUps {
     this.limit = limit;
     this.log = log;
     this.queriesTotal = 0;
+    this.waitingForClients = 0; // catch-ups whose last page has not left the process yet
   }
 
   /**
@@ -58,7 +59,12 @@ export class CatchUps {
           const through = rows.length < this.pageRows ? bound : Number(rows.at(-1).id);
           this.sendPage(socket, state, rows.map(toWireRow), through);
         }
-        await drained(socket);
+        this.waitingForClients += 1;
+        try {
+          await drained(socket);
+        } finally {
+          this.waitingForClients -= 1;
+        }
       }
     } catch (err) {
       this.log('warn', 'catch-up query failed; resumed after the next good tick', { error: err.message, code: err.code });

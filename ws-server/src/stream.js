@@ -56,6 +56,7 @@ export class LiveStream {
     this.database = { up: false, message: 'connecting to the database' };
     this.waiting = new Set(); // connected, history not sent yet
     this.ahead = new Set(); // history sent, but their lastId is beyond the cursor
+    this.queuedBytes = 0; // for all clients together, at the last tick
 
     this.counters = {
       ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, slowClientsDropped: 0, restarts: 0, historiesSent: 0, lastTickSeconds: 0,
@@ -179,13 +180,16 @@ export class LiveStream {
   // event may be one row or 2000) it is disconnected; if it comes back, its
   // lastId brings it up to date.
   dropStalledClients() {
+    let total = 0;
     for (const socket of this.io.sockets.sockets.values()) {
       const queued = queuedBytes(socket);
+      total += queued;
       if (queued <= this.slowClientMaxBytes) continue;
       this.counters.slowClientsDropped += 1;
       this.log('warn', 'disconnecting a client that stopped reading', { queuedBytes: queued, lastSent: socket.data.lastSent });
       socket.conn.close(true); // discard the queue; a plain disconnect would wait for it to drain
     }
+    this.queuedBytes = total;
   }
 
   // The cursor's starting point, the ring, the per-route counts and the last

@@ -51,12 +51,14 @@ test('bounded: 200 clients that ask for the oldest rows and never read; memory s
   await waitFor('every client connected', async () => (await serverMetrics(ws.url)).ws_clients_connected === STALLED + 2);
 
   let peakRunning = 0;
+  let peakQueued = 0;
   await waitFor('a history sent to every stalled client and no catch-up query running or waiting', async () => {
     await deliver('during the catch-ups');
     const readyz = await fetch(`${ws.url}/readyz`);
     assert.equal(readyz.status, 200, `/readyz during the catch-ups: ${await readyz.text()}`);
     const now = await serverMetrics(ws.url);
     peakRunning = Math.max(peakRunning, now.ws_catchup_queries_running);
+    peakQueued = Math.max(peakQueued, now.ws_queued_bytes);
     return now.ws_histories_sent_total - start.ws_histories_sent_total === STALLED
       && now.ws_catchup_queries_running === 0 && now.ws_catchup_queries_waiting === 0;
   }, 40000);
@@ -66,7 +68,9 @@ test('bounded: 200 clients that ask for the oldest rows and never read; memory s
 
   t.diagnostic(`RSS before ${before.rss.toFixed(1)} MB, after ${after.rss.toFixed(1)} MB, peak ${after.peak.toFixed(1)} MB; `
     + `catch-up queries ${end.ws_catchup_queries_total - start.ws_catchup_queries_total}, at most ${peakRunning} running at a reading; `
-    + `clients ${end.ws_clients_connected}, dropped ${end.ws_slow_clients_dropped_total}; `
+    + `queued for all clients at most ${(peakQueued / 1e6).toFixed(1)} MB at a reading; `
+    + `clients ${end.ws_clients_connected}, dropped ${end.ws_slow_clients_dropped_total}, `
+    + `${end.ws_catchups_waiting_for_client} catch-ups holding their next page; `
     + `new rows during the catch-ups: ${latencies.length}, median ${median(latencies).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms`);
   assert.ok(after.peak - before.rss < RSS_GROWTH_BOUND_MB,
     `peak RSS grew by ${(after.peak - before.rss).toFixed(1)} MB (bound ${RSS_GROWTH_BOUND_MB} MB)`);
