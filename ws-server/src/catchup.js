@@ -42,7 +42,7 @@ export class CatchUps {
       if (state.truncated === null && !(await this.findStart(state, gone))) return;
       while (!gone()) {
         if (state.sent >= stream.ringFloor) {
-          const missed = stream.ringAfter(state.sent);
+          const missed = stream.ringAfter(state.sent, this.pageRows + 1);
           if (missed.length <= this.pageRows) {
             this.finish(socket, state, missed);
             return;
@@ -78,9 +78,9 @@ export class CatchUps {
     const { stream } = this;
     state.bound = stream.cursor;
     if (state.sent >= stream.ringFloor) {
-      const missed = stream.ringAfter(state.sent);
-      state.truncated = missed.length > this.limit;
-      if (state.truncated) state.sent = missed[missed.length - this.limit - 1].id;
+      const { ring } = stream;
+      state.truncated = ring.length - stream.ringIndexAfter(state.sent) > this.limit;
+      if (state.truncated) state.sent = ring[ring.length - this.limit - 1].id;
       return true;
     }
     const cut = await this.query(CUT_SQL, [state.sent, state.bound, this.limit], gone);

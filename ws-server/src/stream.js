@@ -335,7 +335,14 @@ export class LiveStream {
     socket.join(LIVE);
   }
 
-  ringAfter(id) {
+  // The ring's rows with an id above `id`, at most `limit` of them (a page,
+  // without copying the rest of the ring).
+  ringAfter(id, limit = Infinity) {
+    const start = this.ringIndexAfter(id);
+    return this.ring.slice(start, start + limit);
+  }
+
+  ringIndexAfter(id) {
     let low = 0;
     let high = this.ring.length;
     while (low < high) {
@@ -343,7 +350,7 @@ export class LiveStream {
       if (this.ring[mid].id <= id) low = mid + 1;
       else high = mid;
     }
-    return this.ring.slice(low);
+    return low;
   }
 
   // ---- database state, summary -------------------------------------------
