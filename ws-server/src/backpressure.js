@@ -34,3 +34,23 @@ export async function drained(socket) {
     });
   }
 }
+
+/**
+ * Which clients to disconnect, given [{ socket, queued }]: every one holding
+ * more than perClientMax, then, while the others together hold more than
+ * totalMax, the one holding most. Returns them and what the others hold.
+ */
+export function clientsToDrop(queues, { perClientMax, totalMax }) {
+  const drop = queues.filter((q) => q.queued > perClientMax);
+  const kept = queues.filter((q) => q.queued <= perClientMax);
+  let total = kept.reduce((sum, q) => sum + q.queued, 0);
+  if (total > totalMax) {
+    kept.sort((a, b) => b.queued - a.queued);
+    for (const q of kept) {
+      if (total <= totalMax) break;
+      drop.push(q);
+      total -= q.queued;
+    }
+  }
+  return { drop, total };
+}

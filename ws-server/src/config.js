@@ -27,6 +27,9 @@ const DEFAULTS = {
   // about half a minute of the replay's ~60 rows/s (a row is ~450 bytes of
   // JSON, plus a summary per tick).
   SLOW_CLIENT_MAX_BYTES: 1048576,
+  // All clients together: what the Deployment's 512 MiB leaves after the
+  // process itself (about 80 MB) and the catch-ups' pages.
+  SLOW_CLIENTS_MAX_TOTAL_BYTES: 268435456,
   // The route comparison (src/comparison.js): one scrape of every route's
   // /metrics per interval, whatever the number of clients.
   // Connections in total, and window/records requests running per connection.
@@ -129,6 +132,7 @@ export function loadConfig(env = process.env) {
     catchupPageRows: integer(env, 'CATCHUP_PAGE_ROWS', { min: 1, max: 10000 }),
     gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
     slowClientMaxBytes: integer(env, 'SLOW_CLIENT_MAX_BYTES', { min: 1024, max: 1073741824 }),
+    slowClientsMaxTotalBytes: integer(env, 'SLOW_CLIENTS_MAX_TOTAL_BYTES', { min: 1024, max: 68719476736 }),
     maxConnections: integer(env, 'MAX_CONNECTIONS', { min: 1, max: 100000 }),
     requestsPerConnection: integer(env, 'REQUESTS_PER_CONNECTION', { min: 1, max: 16 }),
     cors: parseCorsOrigins(env.CORS_ORIGINS),

@@ -7,7 +7,7 @@
 // (src/catchup.js), and only then joins `live`; the last step and joining run
 // without awaiting in between, so no tick can slip a row past it or deliver
 // one twice.
-import { queuedBytes } from './backpressure.js';
+import { clientsToDrop, queuedBytes } from './backpressure.js';
 import { CatchUps } from './catchup.js';
 import { TickPacer } from './pacer.js';
 import { ROW_COLUMNS, toWireRow } from './rows.js';
@@ -36,7 +36,7 @@ export class LiveStream {
     this.pacer = new TickPacer(config);
     this.historyLimit = config.historyLimit;
     this.gapWaitMs = config.gapWaitMs;
-    this.slowClientMaxBytes = config.slowClientMaxBytes;
+    this.queueLimits = { perClientMax: config.slowClientMaxBytes, totalMax: config.slowClientsMaxTotalBytes };
     this.ringSize = Math.max(config.historyLimit, Math.min(config.catchupLimit, RING_CAP), 1);
 
     this.initialized = false;
@@ -179,14 +179,15 @@ export class LiveStream {
   // socket.io queue every event for it in memory. Past a bound in bytes (an
   // event may be one row or 2000) it is disconnected; if it comes back, its
   // lastId brings it up to date.
+  // A bound for all clients together keeps many stalled clients, each under
+  // its own bound, from adding up to more than the process can hold.
   dropStalledClients() {
-    let total = 0;
-    for (const socket of this.io.sockets.sockets.values()) {
-      const queued = queuedBytes(socket);
-      total += queued;
-      if (queued <= this.slowClientMaxBytes) continue;
+    const queues = [...this.io.sockets.sockets.values()].map((socket) => ({ socket, queued: queuedBytes(socket) }));
+    const { drop, total } = clientsToDrop(queues, this.queueLimits);
+    for (const { socket, queued } of drop) {
       this.counters.slowClientsDropped += 1;
-      this.log('warn', 'disconnecting a client that stopped reading', { queuedBytes: queued, lastSent: socket.data.lastSent });
+      const limit = queued > this.queueLimits.perClientMax ? 'SLOW_CLIENT_MAX_BYTES' : 'SLOW_CLIENTS_MAX_TOTAL_BYTES';
+      this.log('warn', 'disconnecting a client that stopped reading', { queuedBytes: queued, limit, lastSent: socket.data.lastSent });
       socket.conn.close(true); // discard the queue; a plain disconnect would wait for it to drain
     }
     this.queuedBytes = total;

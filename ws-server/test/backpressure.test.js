@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { queuedBytes } from '../src/backpressure.js';
+import { clientsToDrop, queuedBytes } from '../src/backpressure.js';
 import {
   emptyTable, insertBatch, serverMetrics, stalledClient, startServer, waitFor,
 } from './helpers.js';
@@ -39,4 +39,19 @@ test('backpressure: a catch-up holds its next page until the client has read the
   assert.equal(ids.length, Number(newest) - Number(oldest) + 1);
   assert.ok(ids.every((id, i) => i === 0 || id === ids[i - 1] + 1), 'every row once, in order');
   assert.equal(catchUps.waitingForClients, 0);
+});
+
+test('clientsToDrop: each over its own bound, then the biggest until all together fit', () => {
+  const queues = [['a', 10], ['b', 500], ['c', 40], ['d', 30], ['e', 0]].map(([socket, queued]) => ({ socket, queued }));
+  const names = (result) => result.drop.map((q) => q.socket);
+
+  assert.deepEqual(clientsToDrop(queues, { perClientMax: 1000, totalMax: 1000 }), { drop: [], total: 580 });
+  const perClient = clientsToDrop(queues, { perClientMax: 100, totalMax: 1000 });
+  assert.deepEqual(names(perClient), ['b']);
+  assert.equal(perClient.total, 80);
+  // Under both bounds one by one, over the total together: the biggest go first.
+  const together = clientsToDrop(queues, { perClientMax: 100, totalMax: 45 });
+  assert.deepEqual(names(together), ['b', 'c']);
+  assert.equal(together.total, 40);
+  assert.deepEqual(names(clientsToDrop(queues, { perClientMax: 1000, totalMax: 0 })), ['b', 'c', 'd', 'a']);
 });

@@ -168,7 +168,8 @@ test('limits: each knob has a default and refuses a bad value, naming it', () =>
   assert.equal(config.catchupConcurrency, 2);
   assert.equal(config.catchupPageRows, 200);
   assert.equal(config.slowClientMaxBytes, 1048576);
-  for (const name of ['MAX_CONNECTIONS', 'REQUESTS_PER_CONNECTION', 'CATCHUP_CONCURRENCY', 'CATCHUP_PAGE_ROWS', 'SLOW_CLIENT_MAX_BYTES']) {
+  assert.equal(config.slowClientsMaxTotalBytes, 268435456);
+  for (const name of ['MAX_CONNECTIONS', 'REQUESTS_PER_CONNECTION', 'CATCHUP_CONCURRENCY', 'CATCHUP_PAGE_ROWS', 'SLOW_CLIENT_MAX_BYTES', 'SLOW_CLIENTS_MAX_TOTAL_BYTES']) {
     assert.throws(() => loadConfig({ [name]: '0' }), new RegExp(`: ${name} must be between`));
     assert.throws(() => loadConfig({ [name]: 'lots' }), new RegExp(`: ${name} must be a whole number`));
   }

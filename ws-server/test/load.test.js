@@ -56,12 +56,13 @@ test('load: 200 connected clients still cost one database query per tick', async
   }
 });
 
-test('slow client: one that stops reading is disconnected once 64 KiB wait for it, the others still get every row', async (t) => {
+// One healthy client and one raw websocket that stops reading; rows arrive
+// faster than the stalled reader's kernel buffers can absorb until it is dropped.
+async function dropStalled(t, env) {
   const db = await emptyTable(t);
-  const ws = await startServer(t, { TICK_MS: '20', SLOW_CLIENT_MAX_BYTES: '65536' });
+  const ws = await startServer(t, { TICK_MS: '20', ...env });
   const healthy = client(ws.url);
   t.after(() => healthy.close());
-
   await waitFor('the healthy client live', () => healthy.histories.length === 1);
   const stalled = await stalledClient(ws.url);
   t.after(() => stalled.terminate());
@@ -69,7 +70,6 @@ test('slow client: one that stops reading is disconnected once 64 KiB wait for i
   let closed = false;
   stalled.on('close', () => { closed = true; });
 
-  // Rows arrive faster than the stalled reader's kernel buffers can absorb.
   let inserted = 0;
   while ((await serverMetrics(ws.url)).ws_slow_clients_dropped_total === 0) {
     assert.ok(inserted < 100000, 'the stalled client was never dropped');
@@ -78,8 +78,7 @@ test('slow client: one that stops reading is disconnected once 64 KiB wait for i
     await sleep(20);
   }
   const drop = ws.logs.find((l) => l.msg === 'disconnecting a client that stopped reading');
-  t.diagnostic(`dropped after ${inserted} rows with ${drop.queuedBytes} bytes queued`);
-  assert.ok(drop.queuedBytes > 65536);
+  t.diagnostic(`dropped after ${inserted} rows with ${drop.queuedBytes} bytes queued (${drop.limit})`);
   await waitFor('the stalled connection is gone on the server', () => ws.server.io.engine.clientsCount === 1);
   stalled.resume();
   await waitFor('the stalled client sees the close', () => closed, 40000);
@@ -88,4 +87,18 @@ test('slow client: one that stops reading is disconnected once 64 KiB wait for i
   assertStrictlyIncreasing(assert, healthy.ids);
   assert.equal(healthy.disconnects, 0);
   assert.deepEqual(healthy.invalid, []);
+  assert.equal((await serverMetrics(ws.url)).ws_slow_clients_dropped_total, 1, 'only the stalled client');
+  return drop;
+}
+
+test('slow client: one that stops reading is disconnected once 64 KiB wait for it, the others still get every row', async (t) => {
+  const drop = await dropStalled(t, { SLOW_CLIENT_MAX_BYTES: '65536' });
+  assert.equal(drop.limit, 'SLOW_CLIENT_MAX_BYTES');
+  assert.ok(drop.queuedBytes > 65536);
+});
+
+test('slow clients in total: past SLOW_CLIENTS_MAX_TOTAL_BYTES the client holding most is dropped, the reading one is not', async (t) => {
+  const drop = await dropStalled(t, { SLOW_CLIENT_MAX_BYTES: '1073741824', SLOW_CLIENTS_MAX_TOTAL_BYTES: '65536' });
+  assert.equal(drop.limit, 'SLOW_CLIENTS_MAX_TOTAL_BYTES');
+  assert.ok(drop.queuedBytes <= 1073741824);
 });
