@@ -8,8 +8,9 @@ import {
 const STALLED = 200;
 // What 200 stalled catch-ups may add to the server's peak RSS. Each would be
 // sent 11,000 rows (about 5 MB of JSON) at once without paging: about 1 GB
-// (655-711 MB measured). Paged, 77-137 MB were measured: the pages' buffers,
-// about 1 GB written within seconds, wait for the garbage collector.
+// (655-711 MB measured). Paged, 77-137 MB were measured: the garbage
+// collector's slack over about 1 GB of pages written within seconds (26 MB
+// with a 96 MB old space).
 const RSS_GROWTH_BOUND_MB = 250;
 
 function median(values) {
