@@ -40,14 +40,13 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
       methods: ['GET', 'POST'],
     },
     // The cors option only sets headers; this refuses the handshake itself,
-    // websocket upgrades included.
+    // a direct websocket one included. An upgrade carries the session id of a
+    // connection already let in, and is not asked again.
     allowRequest: (req, callback) => {
       if (!originAllowed(req.headers.origin)) {
         log('warn', 'refused connection from a disallowed origin', { origin: req.headers.origin });
         return callback('origin not allowed', false);
       }
-      // Handshakes only (an upgrade belongs to a counted connection): memory is
-      // bounded by MAX_CONNECTIONS × SLOW_CLIENT_MAX_BYTES.
       if (io.engine.clientsCount >= config.maxConnections) {
         connectionsRefused += 1;
         return callback('too many connections (MAX_CONNECTIONS)', false);
