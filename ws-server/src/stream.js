@@ -11,13 +11,12 @@ import { clientsToDrop, queuedBytes } from './backpressure.js';
 import { CatchUps } from './catchup.js';
 import { TickPacer } from './pacer.js';
 import { ROW_COLUMNS, toWireRow } from './rows.js';
+import { RATE_WINDOW_MS, RouteSummary } from './summary.js';
 
 const LIVE = 'live';
 const STREAMING = 'streaming';
 const BATCH_LIMIT = 2000;
 const RING_CAP = 10000;
-const RATE_WINDOW_MS = 60_000;
-const ROUTES = ['python', 'node'];
 const DATABASE_DOWN = 'database unreachable; retrying';
 
 export class LiveStream {
@@ -47,11 +46,7 @@ export class LiveStream {
     this.ringFloor = 0; // the ring holds every delivered row with id > ringFloor
     this.gapSince = new Map(); // first missing id -> when the gap was first seen
 
-    this.stored = { python: 0, node: 0 };
-    this.window = []; // { t, route } of rows received in the last minute
-    this.windowHead = 0;
-    this.windowCounts = { python: 0, node: 0 };
-    this.lastSummaryKey = '';
+    this.routeSummary = new RouteSummary();
 
     this.database = { up: false, message: 'connecting to the database' };
     this.waiting = new Set(); // connected, history not sent yet
@@ -165,8 +160,9 @@ export class LiveStream {
       this.io.to(LIVE).emit('metrics', { rows });
       this.counters.rowsStreamed += rows.length;
     }
-    this.expireWindow(now);
-    this.emitSummaryIfChanged(now);
+    this.routeSummary.expire(now);
+    const summary = this.routeSummary.ifChanged(now);
+    if (summary) this.io.to(STREAMING).emit('summary', summary);
     this.dropStalledClients();
     for (const socket of this.ahead) this.joinLive(socket);
     this.serveWaiting();
@@ -220,16 +216,10 @@ export class LiveStream {
     this.cursor = state.cursor;
     this.tableMaxId = state.cursor;
     this.gapSince.clear();
-    this.stored = { python: 0, node: 0 };
-    for (const { route, n } of state.counts) this.stored[route] = Number(n);
-    this.window = [];
-    this.windowHead = 0;
-    this.windowCounts = { python: 0, node: 0 };
-    for (const { route, received_at: receivedAt } of state.recent) {
-      this.addToWindow(Date.parse(`${receivedAt.replace(' ', 'T')}Z`), route);
-    }
+    this.routeSummary.reset(state.counts, state.recent.map(({ route, received_at: receivedAt }) => (
+      { route, t: Date.parse(`${receivedAt.replace(' ', 'T')}Z`) })));
     this.initialized = true;
-    this.log('info', 'stream initialized', { cursor: this.cursor, ring: this.ring.length, stored: this.stored });
+    this.log('info', 'stream initialized', { cursor: this.cursor, ring: this.ring.length, stored: this.routeSummary.stored });
   }
 
   // Auto-increment ids become visible in commit order, not id order: a row
@@ -263,10 +253,7 @@ export class LiveStream {
       this.ringFloor = evicted[evicted.length - 1].id;
     }
     this.cursor = rows[rows.length - 1].id;
-    for (const row of rows) {
-      this.stored[row.route] += 1;
-      this.addToWindow(Date.parse(row.received_at), row.route);
-    }
+    for (const row of rows) this.routeSummary.add(Date.parse(row.received_at), row.route);
   }
 
   // ---- per-connection ----------------------------------------------------
@@ -306,7 +293,7 @@ export class LiveStream {
     socket.emit('history', { rows, truncated });
     this.counters.historiesSent += 1;
     socket.join(STREAMING);
-    socket.emit('summary', this.summary(Date.now()));
+    socket.emit('summary', this.routeSummary.figures(Date.now()));
   }
 
   sendHistory(socket, rows, truncated, lastSent) {
@@ -354,7 +341,7 @@ export class LiveStream {
     return low;
   }
 
-  // ---- database state, summary -------------------------------------------
+  // ---- database state ------------------------------------------------------
 
   // The database's own text names the user and the host: it goes to the log
   // only; clients and /readyz get the generic reason.
@@ -373,45 +360,6 @@ export class LiveStream {
     const status = { database: this.database.up ? 'up' : 'down', at: new Date().toISOString() };
     if (!this.database.up && this.database.message) status.message = this.database.message;
     return status;
-  }
-
-  addToWindow(t, route) {
-    this.window.push({ t, route });
-    this.windowCounts[route] += 1;
-  }
-
-  expireWindow(now) {
-    const oldest = now - RATE_WINDOW_MS;
-    while (this.windowHead < this.window.length && this.window[this.windowHead].t < oldest) {
-      this.windowCounts[this.window[this.windowHead].route] -= 1;
-      this.windowHead += 1;
-    }
-    if (this.windowHead > 1024 && this.windowHead * 2 > this.window.length) {
-      this.window = this.window.slice(this.windowHead);
-      this.windowHead = 0;
-    }
-  }
-
-  summary(now) {
-    const total = this.stored.python + this.stored.node;
-    const routes = {};
-    for (const route of ROUTES) {
-      routes[route] = {
-        stored: this.stored[route],
-        records_per_second: Math.round((this.windowCounts[route] / 60) * 1000) / 1000,
-        split_percent: total > 0 ? Math.round((this.stored[route] / total) * 10000) / 100 : 0,
-      };
-    }
-    return { routes, total, at: new Date(now).toISOString() };
-  }
-
-  // A summary goes out when a figure in it changed, not on every tick.
-  emitSummaryIfChanged(now) {
-    const summary = this.summary(now);
-    const key = JSON.stringify(summary.routes);
-    if (key === this.lastSummaryKey) return;
-    this.lastSummaryKey = key;
-    this.io.to(STREAMING).emit('summary', summary);
   }
 }
 
