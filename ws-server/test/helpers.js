@@ -136,6 +136,21 @@ export async function stalledClient(url, auth = {}) {
   return socket;
 }
 
+/**
+ * The same over long-polling: a handshake and the socket.io connect, then no
+ * further poll, so every packet for it waits in engine.io's writeBuffer.
+ * Returns the poll URL of its session.
+ */
+export async function stalledPollingClient(url, auth = {}) {
+  const handshake = `${url}/socket.io/?EIO=4&transport=polling`;
+  const open = await (await fetch(handshake)).text();
+  if (!open.startsWith('0{')) throw new Error(`not an engine.io open packet: ${open}`);
+  const session = `${handshake}&sid=${JSON.parse(open.slice(1)).sid}`;
+  const connect = await fetch(session, { method: 'POST', body: `40${JSON.stringify(auth)}` });
+  if (!connect.ok) throw new Error(`socket.io connect refused: ${connect.status}`);
+  return session;
+}
+
 // A client that keeps what it received, the way the dashboard does: lastId for
 // reconnects, the ids in arrival order, and every event checked on arrival.
 export function client(url, { lastId = null, origin, reconnection = true, transports = ['websocket'] } = {}) {

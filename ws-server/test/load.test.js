@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  assertStrictlyIncreasing, client, emptyTable, insertBatch, insertRow, insertRows, serverMetrics, sleep, stalledClient, startServer, waitFor,
+  assertStrictlyIncreasing, client, emptyTable, insertBatch, insertRow, insertRows, serverMetrics, sleep, stalledClient, stalledPollingClient, startServer, waitFor,
 } from './helpers.js';
 
 async function comSelect(db) {
@@ -101,4 +101,23 @@ test('slow clients in total: past SLOW_CLIENTS_MAX_TOTAL_BYTES the client holdin
   const drop = await dropStalled(t, { SLOW_CLIENT_MAX_BYTES: '1073741824', SLOW_CLIENTS_MAX_TOTAL_BYTES: '65536' });
   assert.equal(drop.limit, 'SLOW_CLIENTS_MAX_TOTAL_BYTES');
   assert.ok(drop.queuedBytes <= 1073741824);
+});
+
+test('slow client over long-polling: one that stops polling is dropped by the bytes in engine.io\'s writeBuffer', async (t) => {
+  const db = await emptyTable(t);
+  const ws = await startServer(t, { TICK_MS: '20', SLOW_CLIENT_MAX_BYTES: '65536' });
+  const session = await stalledPollingClient(ws.url);
+  await waitFor('the polling client connected', () => ws.server.io.sockets.sockets.size === 1);
+  let inserted = 0;
+  while ((await serverMetrics(ws.url)).ws_slow_clients_dropped_total === 0) {
+    assert.ok(inserted < 20000, 'the stalled polling client was never dropped');
+    await insertBatch(db, 100);
+    inserted += 100;
+    await sleep(20);
+  }
+  const drop = ws.logs.find((l) => l.msg === 'disconnecting a client that stopped reading');
+  t.diagnostic(`dropped after ${inserted} rows with ${drop.queuedBytes} bytes queued`);
+  assert.ok(drop.queuedBytes > 65536 && drop.limit === 'SLOW_CLIENT_MAX_BYTES');
+  // Nothing to poll any more: the session is gone, its queue with it.
+  assert.equal((await fetch(session)).status, 400);
 });
