@@ -2,10 +2,11 @@
 // page at a time (CATCHUP_PAGE_ROWS): the next page only once the previous one
 // has left the process, so a client that does not read holds one page, not
 // its whole history. Pages come from the ring while it still holds them, else
-// from the database, at most CATCHUP_CONCURRENCY queries at a time for all
-// clients together (the others wait their turn), each bounded by the cursor
-// at the time. The last page and joining the live broadcast happen in one
-// synchronous step, so no row is lost or repeated at that boundary.
+// from the database, at most CATCHUP_CONCURRENCY queries (and as many pages
+// from the ring) at a time for all clients together, the others waiting their
+// turn, each query bounded by the cursor at the time. The last page and
+// joining the live broadcast happen in one synchronous step, so no row is lost
+// or repeated at that boundary.
 import { drained } from './backpressure.js';
 import { Limiter } from './limiter.js';
 import { ROW_COLUMNS, toWireRow } from './rows.js';
@@ -18,7 +19,8 @@ export class CatchUps {
   constructor({ stream, db, concurrency, pageRows, limit, log }) {
     this.stream = stream;
     this.db = db;
-    this.slots = new Limiter(concurrency);
+    this.slots = new Limiter(concurrency); // database queries
+    this.sends = new Limiter(concurrency); // pages from the ring
     this.pageRows = pageRows;
     this.limit = limit;
     this.log = log;
@@ -42,12 +44,21 @@ export class CatchUps {
       if (state.truncated === null && !(await this.findStart(state, gone))) return;
       while (!gone()) {
         if (state.sent >= stream.ringFloor) {
-          const missed = stream.ringAfter(state.sent, this.pageRows + 1);
-          if (missed.length <= this.pageRows) {
-            this.finish(socket, state, missed);
-            return;
-          }
-          this.sendPage(socket, state, missed.slice(0, this.pageRows), missed[this.pageRows - 1].id);
+          // Encoding and writing a page is the CPU's work: CATCHUP_CONCURRENCY at
+          // a time too, each holding its turn across one event-loop turn, so
+          // the tick and the other sockets get theirs between pages.
+          const finished = await this.sends.run(async () => {
+            if (gone() || state.sent < stream.ringFloor) return false;
+            const missed = stream.ringAfter(state.sent, this.pageRows + 1);
+            if (missed.length <= this.pageRows) {
+              this.finish(socket, state, missed);
+              return true;
+            }
+            this.sendPage(socket, state, missed.slice(0, this.pageRows), missed[this.pageRows - 1].id);
+            await new Promise((resolve) => setImmediate(resolve));
+            return false; // the ring may have moved on meanwhile: the loop looks again
+          });
+          if (finished) return;
         } else {
           // Up to the cursor as it was at the start (the newest CATCHUP_LIMIT then),
           // then, if the ring moved on meanwhile, up to the cursor of the time.
