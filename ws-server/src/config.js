@@ -17,13 +17,24 @@ const DEFAULTS = {
   TICK_BACKOFF_POLLS: 4,
   HISTORY_LIMIT: 300,
   CATCHUP_LIMIT: 10000,
+  // Catch-ups (src/catchup.js): database queries at once for all clients, and
+  // rows per page (~90 KB of JSON: what a client that stops reading holds).
+  CATCHUP_CONCURRENCY: 2,
+  CATCHUP_PAGE_ROWS: 200,
   DB_TIMEOUT_MS: 5000,
   GAP_WAIT_MS: 1000,
-  // Two events per tick with rows, up to 20 ticks/s at TICK_MS=50: about a
-  // minute of not reading before the client is dropped.
-  SLOW_CLIENT_MAX_PACKETS: 2400,
+  // Bytes queued for one client that stopped reading before it is dropped:
+  // about half a minute of the replay's ~60 rows/s (a row is ~450 bytes of
+  // JSON, plus a summary per tick).
+  SLOW_CLIENT_MAX_BYTES: 1048576,
+  // All clients together: what the Deployment's 512 MiB leaves after the
+  // process itself (about 80 MB) and the catch-ups' pages.
+  SLOW_CLIENTS_MAX_TOTAL_BYTES: 268435456,
   // The route comparison (src/comparison.js): one scrape of every route's
   // /metrics per interval, whatever the number of clients.
+  // Connections in total, and window/records requests running per connection.
+  MAX_CONNECTIONS: 2000,
+  REQUESTS_PER_CONNECTION: 2,
   ROUTE_METRICS_INTERVAL_MS: 5000,
   ROUTE_METRICS_TIMEOUT_MS: 2000,
 };
@@ -44,12 +55,13 @@ function text(env, name) {
   return raw === undefined || raw === '' ? DEFAULTS[name] : raw;
 }
 
-// Without CORS_ORIGINS only local development pages may connect.
+// Without CORS_ORIGINS only local development pages (and clients that send no
+// Origin: tests, the benchmark) may connect; with it, only the listed origins.
 const LOCAL_DEV_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1)(:[0-9]{1,5})?$/;
 
 export function parseCorsOrigins(raw) {
   if (raw === undefined || raw.trim() === '') {
-    return { describe: 'http://localhost:*, http://127.0.0.1:* (local development default)', allows: (origin) => LOCAL_DEV_ORIGIN.test(origin) };
+    return { describe: 'http://localhost:*, http://127.0.0.1:* (local development default)', configured: false, allows: (origin) => LOCAL_DEV_ORIGIN.test(origin) };
   }
   const origins = new Set();
   for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -66,7 +78,7 @@ export function parseCorsOrigins(raw) {
     origins.add(url.origin);
   }
   if (origins.size === 0) throw new ConfigError('CORS_ORIGINS is set but lists no origin');
-  return { describe: [...origins].join(', '), allows: (origin) => origins.has(origin) };
+  return { describe: [...origins].join(', '), configured: true, allows: (origin) => origins.has(origin) };
 }
 
 const ROUTE_NAME = /^[a-z0-9_-]{1,32}$/;
@@ -97,6 +109,10 @@ export function parseRouteMetricsUrls(raw) {
 }
 
 export function loadConfig(env = process.env) {
+  // Left set, the old knob would silently stop meaning anything.
+  if (env.SLOW_CLIENT_MAX_PACKETS !== undefined) {
+    throw new ConfigError('SLOW_CLIENT_MAX_PACKETS is gone: set SLOW_CLIENT_MAX_BYTES (bytes queued for one client) instead');
+  }
   const config = {
     port: integer(env, 'PORT', { min: 0, max: 65535 }),
     db: {
@@ -112,8 +128,13 @@ export function loadConfig(env = process.env) {
     backoffPolls: integer(env, 'TICK_BACKOFF_POLLS', { min: 1, max: 100000 }),
     historyLimit: integer(env, 'HISTORY_LIMIT', { min: 0, max: 100000 }),
     catchupLimit: integer(env, 'CATCHUP_LIMIT', { min: 1, max: 1000000 }),
+    catchupConcurrency: integer(env, 'CATCHUP_CONCURRENCY', { min: 1, max: 16 }),
+    catchupPageRows: integer(env, 'CATCHUP_PAGE_ROWS', { min: 1, max: 10000 }),
     gapWaitMs: integer(env, 'GAP_WAIT_MS', { min: 0, max: 600000 }),
-    slowClientMaxPackets: integer(env, 'SLOW_CLIENT_MAX_PACKETS', { min: 1, max: 1000000 }),
+    slowClientMaxBytes: integer(env, 'SLOW_CLIENT_MAX_BYTES', { min: 1024, max: 1073741824 }),
+    slowClientsMaxTotalBytes: integer(env, 'SLOW_CLIENTS_MAX_TOTAL_BYTES', { min: 1024, max: 68719476736 }),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', { min: 1, max: 100000 }),
+    requestsPerConnection: integer(env, 'REQUESTS_PER_CONNECTION', { min: 1, max: 16 }),
     cors: parseCorsOrigins(env.CORS_ORIGINS),
     routeMetrics: {
       routes: parseRouteMetricsUrls(env.ROUTE_METRICS_URLS),

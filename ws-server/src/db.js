@@ -4,8 +4,9 @@
 import mysql from 'mysql2/promise';
 
 export class Database {
-  constructor({ host, port, user, password, database, timeoutMs }) {
+  constructor({ host, port, user, password, database, timeoutMs }, { connections }) {
     this.timeoutMs = timeoutMs;
+    this.connections = connections;
     this.queriesTotal = 0;
     this.pool = mysql.createPool({
       host,
@@ -13,7 +14,7 @@ export class Database {
       user,
       password,
       database,
-      connectionLimit: 4,
+      connectionLimit: connections,
       connectTimeout: timeoutMs,
       // Wire format needs: DECIMAL as JSON numbers, DATETIME as the stored text
       // (both columns hold UTC by contract; no local time zone conversion).

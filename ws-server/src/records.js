@@ -58,12 +58,13 @@ export async function loadRecords(db, { minutes, sort, order, offset, limit }, t
 }
 
 /** Serves `records` requests on one socket (src/requests.js). */
-export function serveRecords(socket, { db, stream, log }) {
+export function serveRecords(socket, { db, stream, perConnection, log }) {
   serveRequests(socket, 'records', {
     parse: parseRecordsRequest,
     load: (request, cursor) => loadRecords(db, request, cursor),
     summarize: (reply) => ({ total: reply.total }),
     stream,
+    perConnection,
     log,
   });
 }

@@ -1,14 +1,16 @@
 // A request with an answer (`window`, `records`): socket.emit(name, request, ack).
-// Validation at the edge, one request at a time per connection (a second while
-// one runs is refused, so one client cannot queue up work for the pool), every
-// answer through the ack. The database's own error text stays in the log.
+// Validation at the edge, at most REQUESTS_PER_CONNECTION running per connection,
+// `window` and `records` together (one more is refused, so one client cannot
+// queue up work for the pool), every answer through the ack. The database's
+// own error text stays in the log.
 
 /**
  * parse(request) -> the valid request or { error }; load(parsed, cursor) ->
- * the answer; summarize(answer) -> fields for the log line.
+ * the answer; summarize(answer) -> fields for the log line; perConnection:
+ * REQUESTS_PER_CONNECTION.
  */
-export function serveRequests(socket, name, { parse, load, summarize, stream, log }) {
-  let running = false;
+export function serveRequests(socket, name, { parse, load, summarize, stream, perConnection, log }) {
+  socket.data.requestsRunning ??= 0;
   socket.on(name, async (request, ack) => {
     if (typeof request === 'function' && ack === undefined) [request, ack] = [undefined, request];
     if (typeof ack !== 'function') {
@@ -17,10 +19,12 @@ export function serveRequests(socket, name, { parse, load, summarize, stream, lo
     }
     const parsed = parse(request);
     if (parsed.error) return ack({ error: parsed.error });
-    if (running) return ack({ error: `${name}: a request of this connection is still running; wait for its answer` });
+    if (socket.data.requestsRunning >= perConnection) {
+      return ack({ error: `${name}: ${perConnection} request(s) of this connection still running (REQUESTS_PER_CONNECTION); wait for an answer` });
+    }
     // The same reason the `status` event gives.
     if (!stream.initialized) return ack({ error: `${name}: the stream is not ready yet (${stream.database.message ?? 'starting'})` });
-    running = true;
+    socket.data.requestsRunning += 1;
     const started = performance.now();
     try {
       const answer = await load(parsed, stream.cursor);
@@ -30,7 +34,7 @@ export function serveRequests(socket, name, { parse, load, summarize, stream, lo
       log('warn', `${name} query failed`, { ...parsed, error: err.message, code: err.code });
       ack({ error: `${name}: the database could not be read; try again shortly` });
     } finally {
-      running = false;
+      socket.data.requestsRunning -= 1;
     }
   });
 }

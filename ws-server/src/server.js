@@ -7,6 +7,8 @@ import { serveRecords } from './records.js';
 import { LiveStream } from './stream.js';
 import { serveWindows } from './window.js';
 
+const REQUEST_DB_CONNECTIONS = 4;
+
 export function jsonLogger(stream = process.stdout) {
   return (level, msg, fields = {}) => {
     stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
@@ -22,10 +24,15 @@ function parseLastId(auth) {
 }
 
 export function createWsServer(config, { log = jsonLogger() } = {}) {
-  const db = new Database(config.db);
+  // The tick has a connection of its own, so catch-ups, `window` and `records`
+  // (however many wait for the request pool) never delay it.
+  const tickDb = new Database(config.db, { connections: 1 });
+  const requestDb = new Database(config.db, { connections: REQUEST_DB_CONNECTIONS });
   const httpServer = http.createServer();
-  // Browsers send Origin; a request without one is not a browser and CORS does not apply.
-  const originAllowed = (origin) => origin === undefined || config.cors.allows(origin);
+  // Any program can leave Origin out, so with CORS_ORIGINS set a missing Origin
+  // is refused too; only the local development default lets it through.
+  const originAllowed = (origin) => (origin === undefined ? !config.cors.configured : config.cors.allows(origin));
+  let connectionsRefused = 0;
   const io = new Server(httpServer, {
     serveClient: false,
     cors: {
@@ -33,14 +40,21 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
       methods: ['GET', 'POST'],
     },
     // The cors option only sets headers; this refuses the handshake itself,
-    // websocket upgrades included.
+    // a direct websocket one included. An upgrade carries the session id of a
+    // connection already let in, and is not asked again.
     allowRequest: (req, callback) => {
-      const ok = originAllowed(req.headers.origin);
-      if (!ok) log('warn', 'refused connection from a disallowed origin', { origin: req.headers.origin });
-      callback(ok ? null : 'origin not allowed', ok);
+      if (!originAllowed(req.headers.origin)) {
+        log('warn', 'refused connection from a disallowed origin', { origin: req.headers.origin });
+        return callback('origin not allowed', false);
+      }
+      if (io.engine.clientsCount >= config.maxConnections) {
+        connectionsRefused += 1;
+        return callback('too many connections (MAX_CONNECTIONS)', false);
+      }
+      return callback(null, true);
     },
   });
-  const stream = new LiveStream({ io, db, config, log });
+  const stream = new LiveStream({ io, tickDb, requestDb, config, log });
   const comparison = new RouteComparison({ ...config.routeMetrics, log });
 
   io.use((socket, next) => {
@@ -50,8 +64,9 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     return next();
   });
   io.on('connection', (socket) => {
-    serveWindows(socket, { db, stream, log });
-    serveRecords(socket, { db, stream, log });
+    const perConnection = config.requestsPerConnection;
+    serveWindows(socket, { db: requestDb, stream, perConnection, log });
+    serveRecords(socket, { db: requestDb, stream, perConnection, log });
     stream.attach(socket, socket.data.handshakeLastId);
     socket.emit('comparison', comparison.snapshot());
   });
@@ -67,7 +82,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return res.end(prometheus(stream, db, io, comparison));
+      return res.end(prometheus(stream, [tickDb, requestDb], io, comparison, connectionsRefused));
     }
     return send(res, 404, { error: 'not found' });
   });
@@ -76,7 +91,8 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
     httpServer,
     io,
     stream,
-    db,
+    tickDb,
+    requestDb,
     comparison,
     async listen(port = config.port, host) {
       await stream.start();
@@ -100,7 +116,7 @@ export function createWsServer(config, { log = jsonLogger() } = {}) {
       await comparison.stop();
       await stream.stop();
       await new Promise((resolve) => io.close(() => resolve()));
-      await db.close();
+      await Promise.all([tickDb.close(), requestDb.close()]);
     },
   };
 }
@@ -110,14 +126,19 @@ function send(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-function prometheus(stream, db, io, comparison) {
+function prometheus(stream, databases, io, comparison, connectionsRefused) {
   const c = stream.counters;
   const lines = [
-    ['ws_db_queries_total', 'counter', 'Database statements issued by this process.', db.queriesTotal],
+    ['ws_db_queries_total', 'counter', 'Database statements issued by this process.', databases.reduce((sum, db) => sum + db.queriesTotal, 0)],
     ['ws_ticks_total', 'counter', 'Polling ticks run.', c.ticks],
     ['ws_tick_errors_total', 'counter', 'Ticks whose database query failed.', c.tickErrors],
     ['ws_rows_streamed_total', 'counter', 'Rows broadcast to live clients.', c.rowsStreamed],
     ['ws_gaps_skipped_total', 'counter', 'Id gaps given up on after GAP_WAIT_MS.', c.gapsSkipped],
+    ['ws_histories_sent_total', 'counter', '`history` events sent (one per connection).', c.historiesSent],
+    ['ws_catchup_queries_total', 'counter', 'Catch-up queries (a starting point or a page) run.', stream.catchUps.queriesTotal],
+    ['ws_catchup_queries_running', 'gauge', 'Catch-up queries running now (at most CATCHUP_CONCURRENCY).', stream.catchUps.slots.running],
+    ['ws_catchup_queries_waiting', 'gauge', 'Catch-up queries waiting for their turn.', stream.catchUps.slots.waiting],
+    ['ws_catchups_waiting_for_client', 'gauge', 'Catch-ups holding their next page until the client has read the last one.', stream.catchUps.waitingForClients],
     ['ws_slow_clients_dropped_total', 'counter', 'Clients disconnected for not reading.', c.slowClientsDropped],
     ['ws_stream_restarts_total', 'counter', 'Times the table lost rows below the cursor and the stream started over.', c.restarts],
     ['ws_tick_duration_seconds', 'gauge', 'Duration of the last tick.', c.lastTickSeconds],
@@ -125,6 +146,8 @@ function prometheus(stream, db, io, comparison) {
     ['ws_cursor_id', 'gauge', 'Newest metric_records.id delivered.', stream.cursor],
     ['ws_database_up', 'gauge', '1 when the last database call succeeded.', stream.database.up ? 1 : 0],
     ['ws_clients_connected', 'gauge', 'Connected socket.io clients.', io.engine.clientsCount],
+    ['ws_queued_bytes', 'gauge', 'Bytes queued in this process for all clients together at the last tick.', stream.queuedBytes],
+    ['ws_connections_refused_total', 'counter', 'Handshakes refused at MAX_CONNECTIONS.', connectionsRefused],
     ['ws_route_scrapes_total', 'counter', "Scrapes of the routes' /metrics (ROUTE_METRICS_URLS).", comparison.scrapesTotal],
     ['ws_route_scrape_errors_total', 'counter', "Scrapes of the routes' /metrics that failed.", comparison.scrapeErrorsTotal],
   ];

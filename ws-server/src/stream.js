@@ -3,31 +3,39 @@
 // Every tick runs ONE query (rows with id > cursor) and broadcasts the new rows
 // once to the `live` room, whose members all hold exactly the rows up to the
 // cursor. A newly connected client first gets its `history` from an in-memory
-// ring of the newest rows (or, when its lastId is older than the ring, from a
-// catch-up query bounded by the cursor) and only then joins `live`; both steps
-// run without awaiting in between, so no tick can slip a row past it or
-// deliver one twice.
+// ring of the newest rows, or, with a lastId, what it missed a page at a time
+// (src/catchup.js), and only then joins `live`; the last step and joining run
+// without awaiting in between, so no tick can slip a row past it or deliver
+// one twice.
+import { clientsToDrop, queuedBytes } from './backpressure.js';
+import { CatchUps } from './catchup.js';
 import { TickPacer } from './pacer.js';
 import { ROW_COLUMNS, toWireRow } from './rows.js';
+import { RATE_WINDOW_MS, RouteSummary } from './summary.js';
 
 const LIVE = 'live';
 const STREAMING = 'streaming';
 const BATCH_LIMIT = 2000;
 const RING_CAP = 10000;
-const RATE_WINDOW_MS = 60_000;
-const CATCHUP_ATTEMPTS = 3;
-const ROUTES = ['python', 'node'];
+const DATABASE_DOWN = 'database unreachable; retrying';
 
 export class LiveStream {
-  constructor({ io, db, config, log }) {
+  constructor({ io, tickDb, requestDb, config, log }) {
     this.io = io;
-    this.db = db;
+    this.tickDb = tickDb; // the tick's own connection: nothing else waits in front of it
+    this.catchUps = new CatchUps({
+      stream: this,
+      db: requestDb,
+      concurrency: config.catchupConcurrency,
+      pageRows: config.catchupPageRows,
+      limit: config.catchupLimit,
+      log,
+    });
     this.log = log;
     this.pacer = new TickPacer(config);
     this.historyLimit = config.historyLimit;
-    this.catchupLimit = config.catchupLimit;
     this.gapWaitMs = config.gapWaitMs;
-    this.slowClientMaxPackets = config.slowClientMaxPackets;
+    this.queueLimits = { perClientMax: config.slowClientMaxBytes, totalMax: config.slowClientsMaxTotalBytes };
     this.ringSize = Math.max(config.historyLimit, Math.min(config.catchupLimit, RING_CAP), 1);
 
     this.initialized = false;
@@ -38,18 +46,15 @@ export class LiveStream {
     this.ringFloor = 0; // the ring holds every delivered row with id > ringFloor
     this.gapSince = new Map(); // first missing id -> when the gap was first seen
 
-    this.stored = { python: 0, node: 0 };
-    this.window = []; // { t, route } of rows received in the last minute
-    this.windowHead = 0;
-    this.windowCounts = { python: 0, node: 0 };
-    this.lastSummaryKey = '';
+    this.routeSummary = new RouteSummary();
 
     this.database = { up: false, message: 'connecting to the database' };
     this.waiting = new Set(); // connected, history not sent yet
     this.ahead = new Set(); // history sent, but their lastId is beyond the cursor
+    this.queuedBytes = 0; // for all clients together, at the last tick
 
     this.counters = {
-      ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, slowClientsDropped: 0, restarts: 0, lastTickSeconds: 0,
+      ticks: 0, tickErrors: 0, rowsStreamed: 0, gapsSkipped: 0, slowClientsDropped: 0, restarts: 0, historiesSent: 0, lastTickSeconds: 0,
     };
     this.running = false;
     this.timer = null;
@@ -116,7 +121,7 @@ export class LiveStream {
     // primary key costs nothing and reveals a table that was emptied.
     let fetched;
     try {
-      fetched = await this.db.query(
+      fetched = await this.tickDb.query(
         `SELECT newest.max_id, fresh.* FROM (SELECT MAX(id) AS max_id FROM metric_records) AS newest
          LEFT JOIN (SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? ORDER BY id LIMIT ?) AS fresh ON 1 = 1
          ORDER BY fresh.id`,
@@ -155,8 +160,9 @@ export class LiveStream {
       this.io.to(LIVE).emit('metrics', { rows });
       this.counters.rowsStreamed += rows.length;
     }
-    this.expireWindow(now);
-    this.emitSummaryIfChanged(now);
+    this.routeSummary.expire(now);
+    const summary = this.routeSummary.ifChanged(now);
+    if (summary) this.io.to(STREAMING).emit('summary', summary);
     this.dropStalledClients();
     for (const socket of this.ahead) this.joinLive(socket);
     this.serveWaiting();
@@ -166,23 +172,28 @@ export class LiveStream {
   }
 
   // A client that stopped reading (a frozen tab, a dead network path) makes
-  // socket.io queue every event for it in memory. Past a bound it is
-  // disconnected; if it comes back, its lastId brings it up to date.
+  // socket.io queue every event for it in memory. Past a bound in bytes (an
+  // event may be one row or 2000) it is disconnected; if it comes back, its
+  // lastId brings it up to date.
+  // A bound for all clients together keeps many stalled clients, each under
+  // its own bound, from adding up to more than the process can hold.
   dropStalledClients() {
-    for (const socket of this.io.sockets.sockets.values()) {
-      const queued = socket.conn.writeBuffer.length;
-      if (queued <= this.slowClientMaxPackets) continue;
+    const queues = [...this.io.sockets.sockets.values()].map((socket) => ({ socket, queued: queuedBytes(socket) }));
+    const { drop, total } = clientsToDrop(queues, this.queueLimits);
+    for (const { socket, queued } of drop) {
       this.counters.slowClientsDropped += 1;
-      this.log('warn', 'disconnecting a client that stopped reading', { queuedPackets: queued, lastSent: socket.data.lastSent });
+      const limit = queued > this.queueLimits.perClientMax ? 'SLOW_CLIENT_MAX_BYTES' : 'SLOW_CLIENTS_MAX_TOTAL_BYTES';
+      this.log('warn', 'disconnecting a client that stopped reading', { queuedBytes: queued, limit, lastSent: socket.data.lastSent });
       socket.conn.close(true); // discard the queue; a plain disconnect would wait for it to drain
     }
+    this.queuedBytes = total;
   }
 
   // The cursor's starting point, the ring, the per-route counts and the last
   // minute's rows, all from one consistent snapshot.
   async initialize() {
     const since = sqlDatetime(Date.now() - RATE_WINDOW_MS);
-    const state = await this.db.snapshot(async (query) => {
+    const state = await this.tickDb.snapshot(async (query) => {
       const newest = await query(
         `SELECT ${ROW_COLUMNS} FROM metric_records ORDER BY id DESC LIMIT ?`,
         [this.ringSize + 1],
@@ -205,16 +216,10 @@ export class LiveStream {
     this.cursor = state.cursor;
     this.tableMaxId = state.cursor;
     this.gapSince.clear();
-    this.stored = { python: 0, node: 0 };
-    for (const { route, n } of state.counts) this.stored[route] = Number(n);
-    this.window = [];
-    this.windowHead = 0;
-    this.windowCounts = { python: 0, node: 0 };
-    for (const { route, received_at: receivedAt } of state.recent) {
-      this.addToWindow(Date.parse(`${receivedAt.replace(' ', 'T')}Z`), route);
-    }
+    this.routeSummary.reset(state.counts, state.recent.map(({ route, received_at: receivedAt }) => (
+      { route, t: Date.parse(`${receivedAt.replace(' ', 'T')}Z`) })));
     this.initialized = true;
-    this.log('info', 'stream initialized', { cursor: this.cursor, ring: this.ring.length, stored: this.stored });
+    this.log('info', 'stream initialized', { cursor: this.cursor, ring: this.ring.length, stored: this.routeSummary.stored });
   }
 
   // Auto-increment ids become visible in commit order, not id order: a row
@@ -248,10 +253,7 @@ export class LiveStream {
       this.ringFloor = evicted[evicted.length - 1].id;
     }
     this.cursor = rows[rows.length - 1].id;
-    for (const row of rows) {
-      this.stored[row.route] += 1;
-      this.addToWindow(Date.parse(row.received_at), row.route);
-    }
+    for (const row of rows) this.routeSummary.add(Date.parse(row.received_at), row.route);
   }
 
   // ---- per-connection ----------------------------------------------------
@@ -281,48 +283,28 @@ export class LiveStream {
       const rows = this.historyLimit > 0 ? this.ring.slice(-this.historyLimit) : [];
       const truncated = unknown || this.ringFloor > 0 || rows.length < this.ring.length;
       this.sendHistory(socket, rows, truncated, this.cursor);
-    } else if (lastId >= this.ringFloor) {
-      const missed = this.ringAfter(lastId);
-      const truncated = missed.length > this.catchupLimit;
-      this.sendHistory(socket, truncated ? missed.slice(-this.catchupLimit) : missed, truncated, Math.max(lastId, this.cursor));
-    } else if (this.database.up) {
-      this.catchUpFromDatabase(socket, lastId);
+    } else {
+      this.catchUps.serve(socket, lastId);
     }
   }
 
-  // A client whose lastId is older than the ring: one query bounded by the
-  // cursor as it was when the query started; the rows delivered since then
-  // come from the ring right after, in the same synchronous step.
-  async catchUpFromDatabase(socket, lastId) {
-    socket.data.catchingUp = true;
-    const restarts = this.counters.restarts;
-    try {
-      for (let attempt = 0; attempt < CATCHUP_ATTEMPTS; attempt += 1) {
-        const bound = this.cursor;
-        const newestFirst = await this.db.query(
-          `SELECT ${ROW_COLUMNS} FROM metric_records WHERE id > ? AND id <= ? ORDER BY id DESC LIMIT ?`,
-          [lastId, bound, this.catchupLimit + 1],
-        );
-        if (socket.disconnected || this.counters.restarts !== restarts) return;
-        if (bound < this.ringFloor) continue; // the ring moved past `bound` meanwhile
-        const truncated = newestFirst.length > this.catchupLimit;
-        const rows = newestFirst.slice(0, this.catchupLimit).reverse().map(toWireRow);
-        this.sendHistory(socket, rows, truncated, bound);
-        return;
-      }
-    } catch (err) {
-      this.log('warn', 'catch-up query failed; retried after the next good tick', { error: err.message });
-    } finally {
-      socket.data.catchingUp = false;
-    }
+  // `history`, then the summaries; the rows after `history` follow as `metrics`.
+  beginStreaming(socket, rows, truncated) {
+    socket.emit('history', { rows, truncated });
+    this.counters.historiesSent += 1;
+    socket.join(STREAMING);
+    socket.emit('summary', this.routeSummary.figures(Date.now()));
   }
 
   sendHistory(socket, rows, truncated, lastSent) {
+    this.beginStreaming(socket, rows, truncated);
+    this.goLive(socket, lastSent);
+  }
+
+  // The socket holds every row up to lastSent: the rest from the ring, then `live`.
+  goLive(socket, lastSent) {
     this.waiting.delete(socket);
-    socket.emit('history', { rows, truncated });
     socket.data.lastSent = lastSent;
-    socket.join(STREAMING);
-    socket.emit('summary', this.summary(Date.now()));
     this.joinLive(socket);
   }
 
@@ -341,7 +323,14 @@ export class LiveStream {
     socket.join(LIVE);
   }
 
-  ringAfter(id) {
+  // The ring's rows with an id above `id`, at most `limit` of them (a page,
+  // without copying the rest of the ring).
+  ringAfter(id, limit = Infinity) {
+    const start = this.ringIndexAfter(id);
+    return this.ring.slice(start, start + limit);
+  }
+
+  ringIndexAfter(id) {
     let low = 0;
     let high = this.ring.length;
     while (low < high) {
@@ -349,65 +338,28 @@ export class LiveStream {
       if (this.ring[mid].id <= id) low = mid + 1;
       else high = mid;
     }
-    return this.ring.slice(low);
+    return low;
   }
 
-  // ---- database state, summary -------------------------------------------
+  // ---- database state ------------------------------------------------------
 
+  // The database's own text names the user and the host: it goes to the log
+  // only; clients and /readyz get the generic reason.
   setDatabase(up, err) {
-    const message = up ? undefined : `database unreachable: ${err?.code ?? ''} ${err?.message ?? ''}`.trim();
-    if (up === this.database.up) {
-      if (!up) this.database.message = message;
-      return;
+    const changed = up !== this.database.up;
+    // While down, a new kind of failure (refused, then denied) is logged too.
+    if (!up && (changed || err?.code !== this.database.errorCode)) {
+      this.log('warn', 'database is down', { error: err?.message, code: err?.code });
     }
-    this.database = { up, message };
-    this.log(up ? 'info' : 'warn', up ? 'database is up' : 'database is down', up ? {} : { error: message });
-    this.io.emit('status', this.status());
+    if (up && changed) this.log('info', 'database is up');
+    this.database = up ? { up } : { up, message: DATABASE_DOWN, errorCode: err?.code };
+    if (changed) this.io.emit('status', this.status());
   }
 
   status() {
     const status = { database: this.database.up ? 'up' : 'down', at: new Date().toISOString() };
     if (!this.database.up && this.database.message) status.message = this.database.message;
     return status;
-  }
-
-  addToWindow(t, route) {
-    this.window.push({ t, route });
-    this.windowCounts[route] += 1;
-  }
-
-  expireWindow(now) {
-    const oldest = now - RATE_WINDOW_MS;
-    while (this.windowHead < this.window.length && this.window[this.windowHead].t < oldest) {
-      this.windowCounts[this.window[this.windowHead].route] -= 1;
-      this.windowHead += 1;
-    }
-    if (this.windowHead > 1024 && this.windowHead * 2 > this.window.length) {
-      this.window = this.window.slice(this.windowHead);
-      this.windowHead = 0;
-    }
-  }
-
-  summary(now) {
-    const total = this.stored.python + this.stored.node;
-    const routes = {};
-    for (const route of ROUTES) {
-      routes[route] = {
-        stored: this.stored[route],
-        records_per_second: Math.round((this.windowCounts[route] / 60) * 1000) / 1000,
-        split_percent: total > 0 ? Math.round((this.stored[route] / total) * 10000) / 100 : 0,
-      };
-    }
-    return { routes, total, at: new Date(now).toISOString() };
-  }
-
-  // A summary goes out when a figure in it changed, not on every tick.
-  emitSummaryIfChanged(now) {
-    const summary = this.summary(now);
-    const key = JSON.stringify(summary.routes);
-    if (key === this.lastSummaryKey) return;
-    this.lastSummaryKey = key;
-    this.io.to(STREAMING).emit('summary', summary);
   }
 }
 

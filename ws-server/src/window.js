@@ -82,12 +82,13 @@ function horaText(seconds) {
 }
 
 /** Serves `window` requests on one socket (src/requests.js). */
-export function serveWindows(socket, { db, stream, log }) {
+export function serveWindows(socket, { db, stream, perConnection, log }) {
   serveRequests(socket, 'window', {
     parse: parseWindowRequest,
     load: ({ minutes }, cursor) => loadWindow(db, minutes, cursor),
     summarize: (reply) => ({ buckets: reply.buckets.length }),
     stream,
+    perConnection,
     log,
   });
 }

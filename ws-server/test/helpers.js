@@ -1,14 +1,17 @@
 // Shared test fixtures: the private MariaDB (started by scripts/with-mariadb.sh),
 // an in-process ws-server, and real socket.io-client connections whose every
 // event is validated against contracts/realtime-events.schema.json.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import mysql from 'mysql2/promise';
 import { io as connectClient } from 'socket.io-client';
+import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { createWsServer } from '../src/server.js';
 
@@ -103,6 +106,49 @@ export async function startServer(t, env = {}) {
   const port = await server.listen(0, '127.0.0.1');
   t.after(() => server.close());
   return { server, logs, url: `http://127.0.0.1:${port}` };
+}
+
+/** `node src/main.js` as its own process, configured by `env` only; resolves once it listens. */
+export async function startServerProcess(env) {
+  const child = spawn(process.execPath, ['src/main.js'], {
+    cwd: new URL('..', import.meta.url),
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const entry = JSON.parse(line);
+    if (entry.msg === 'ws-server listening') return { child, url: `http://127.0.0.1:${entry.port}` };
+  }
+  throw new Error('ws-server exited before listening');
+}
+
+/**
+ * A bare socket.io handshake over a raw websocket (auth {lastId}), after which
+ * the client stops reading its TCP socket: the server's writes pile up.
+ */
+export async function stalledClient(url, auth = {}) {
+  const socket = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+  const [open] = await once(socket, 'message');
+  if (!open.toString().startsWith('0{')) throw new Error(`not an engine.io open packet: ${open}`);
+  socket.send(`40${JSON.stringify(auth)}`);
+  socket.pause();
+  return socket;
+}
+
+/**
+ * The same over long-polling: a handshake and the socket.io connect, then no
+ * further poll, so every packet for it waits in engine.io's writeBuffer.
+ * Returns the poll URL of its session.
+ */
+export async function stalledPollingClient(url, auth = {}) {
+  const handshake = `${url}/socket.io/?EIO=4&transport=polling`;
+  const open = await (await fetch(handshake)).text();
+  if (!open.startsWith('0{')) throw new Error(`not an engine.io open packet: ${open}`);
+  const session = `${handshake}&sid=${JSON.parse(open.slice(1)).sid}`;
+  const connect = await fetch(session, { method: 'POST', body: `40${JSON.stringify(auth)}` });
+  if (!connect.ok) throw new Error(`socket.io connect refused: ${connect.status}`);
+  return session;
 }
 
 // A client that keeps what it received, the way the dashboard does: lastId for

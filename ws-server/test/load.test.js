@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import {
-  assertStrictlyIncreasing, client, emptyTable, insertBatch, insertRow, insertRows, serverMetrics, sleep, startServer, waitFor,
+  assertStrictlyIncreasing, client, emptyTable, insertBatch, insertRow, insertRows, serverMetrics, sleep, stalledClient, stalledPollingClient, startServer, waitFor,
 } from './helpers.js';
 
 async function comSelect(db) {
@@ -58,24 +56,20 @@ test('load: 200 connected clients still cost one database query per tick', async
   }
 });
 
-test('slow client: one that stops reading is disconnected, the others still get every row', async (t) => {
+// One healthy client and one raw websocket that stops reading; rows arrive
+// faster than the stalled reader's kernel buffers can absorb until it is dropped.
+async function dropStalled(t, env) {
   const db = await emptyTable(t);
-  const ws = await startServer(t, { TICK_MS: '20', SLOW_CLIENT_MAX_PACKETS: '20' });
+  const ws = await startServer(t, { TICK_MS: '20', ...env });
   const healthy = client(ws.url);
   t.after(() => healthy.close());
-
-  // A bare socket.io handshake over a raw websocket, then the reader stops.
-  const stalled = new WebSocket(`${ws.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+  await waitFor('the healthy client live', () => healthy.histories.length === 1);
+  const stalled = await stalledClient(ws.url);
   t.after(() => stalled.terminate());
-  const [open] = await once(stalled, 'message');
-  assert.match(open.toString(), /^0\{/);
-  stalled.send('40');
-  await waitFor('both clients live', () => healthy.histories.length === 1 && ws.server.io.engine.clientsCount === 2);
-  stalled.pause();
+  await waitFor('both clients connected', () => ws.server.io.engine.clientsCount === 2);
   let closed = false;
   stalled.on('close', () => { closed = true; });
 
-  // Rows arrive faster than the stalled reader's kernel buffers can absorb.
   let inserted = 0;
   while ((await serverMetrics(ws.url)).ws_slow_clients_dropped_total === 0) {
     assert.ok(inserted < 100000, 'the stalled client was never dropped');
@@ -83,7 +77,8 @@ test('slow client: one that stops reading is disconnected, the others still get 
     inserted += 1000;
     await sleep(20);
   }
-  t.diagnostic(`dropped after ${inserted} rows`);
+  const drop = ws.logs.find((l) => l.msg === 'disconnecting a client that stopped reading');
+  t.diagnostic(`dropped after ${inserted} rows with ${drop.queuedBytes} bytes queued (${drop.limit})`);
   await waitFor('the stalled connection is gone on the server', () => ws.server.io.engine.clientsCount === 1);
   stalled.resume();
   await waitFor('the stalled client sees the close', () => closed, 40000);
@@ -92,4 +87,37 @@ test('slow client: one that stops reading is disconnected, the others still get 
   assertStrictlyIncreasing(assert, healthy.ids);
   assert.equal(healthy.disconnects, 0);
   assert.deepEqual(healthy.invalid, []);
+  assert.equal((await serverMetrics(ws.url)).ws_slow_clients_dropped_total, 1, 'only the stalled client');
+  return drop;
+}
+
+test('slow client: one that stops reading is disconnected once 64 KiB wait for it, the others still get every row', async (t) => {
+  const drop = await dropStalled(t, { SLOW_CLIENT_MAX_BYTES: '65536' });
+  assert.equal(drop.limit, 'SLOW_CLIENT_MAX_BYTES');
+  assert.ok(drop.queuedBytes > 65536);
+});
+
+test('slow clients in total: past SLOW_CLIENTS_MAX_TOTAL_BYTES the client holding most is dropped, the reading one is not', async (t) => {
+  const drop = await dropStalled(t, { SLOW_CLIENT_MAX_BYTES: '1073741824', SLOW_CLIENTS_MAX_TOTAL_BYTES: '65536' });
+  assert.equal(drop.limit, 'SLOW_CLIENTS_MAX_TOTAL_BYTES');
+  assert.ok(drop.queuedBytes <= 1073741824);
+});
+
+test('slow client over long-polling: one that stops polling is dropped by the bytes in engine.io\'s writeBuffer', async (t) => {
+  const db = await emptyTable(t);
+  const ws = await startServer(t, { TICK_MS: '20', SLOW_CLIENT_MAX_BYTES: '65536' });
+  const session = await stalledPollingClient(ws.url);
+  await waitFor('the polling client connected', () => ws.server.io.sockets.sockets.size === 1);
+  let inserted = 0;
+  while ((await serverMetrics(ws.url)).ws_slow_clients_dropped_total === 0) {
+    assert.ok(inserted < 20000, 'the stalled polling client was never dropped');
+    await insertBatch(db, 100);
+    inserted += 100;
+    await sleep(20);
+  }
+  const drop = ws.logs.find((l) => l.msg === 'disconnecting a client that stopped reading');
+  t.diagnostic(`dropped after ${inserted} rows with ${drop.queuedBytes} bytes queued`);
+  assert.ok(drop.queuedBytes > 65536 && drop.limit === 'SLOW_CLIENT_MAX_BYTES');
+  // Nothing to poll any more: the session is gone, its queue with it.
+  assert.equal((await fetch(session)).status, 400);
 });

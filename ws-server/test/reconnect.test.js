@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  assertStrictlyIncreasing, client, emptyTable, insertRow, insertRows, rootSql, serverMetrics, sleep, startServer, waitFor,
+  assertStrictlyIncreasing, client, emptyTable, insertBatch, insertRow, insertRows, rootSql, serverMetrics, sleep, startServer, waitFor,
 } from './helpers.js';
 
 // Inserts one row every `everyMs` until stopped; returns the ids in order.
@@ -106,4 +106,66 @@ test('reset: when the table is emptied under it, the stream starts over and clie
   assert.equal(poller.histories[1].truncated, true);
   assert.deepEqual(poller.ids, fresh);
   assert.deepEqual(poller.invalid, []);
+});
+
+test('catch-up in pages: a lastId older than the ring gets every row once, 50 at a time, one query at a time for 10 clients', async (t) => {
+  const db = await emptyTable(t);
+  // 100 rows more than the 10,000-row ring, fewer than CATCHUP_LIMIT: the oldest
+  // come from the database, the rest from the ring, nothing is left out.
+  for (const count of [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1100]) await insertBatch(db, count);
+  const [stored] = await db.query('SELECT id FROM metric_records ORDER BY id');
+  const old = stored.map((r) => Number(r.id));
+  const ws = await startServer(t, { TICK_MS: '20', CATCHUP_LIMIT: '20000', CATCHUP_PAGE_ROWS: '50', CATCHUP_CONCURRENCY: '1' });
+
+  const inserter = steadyInserter(db, 5);
+  const returning = Array.from({ length: 10 }, () => client(ws.url, { lastId: old[2] }));
+  t.after(() => returning.forEach((c) => c.close()));
+  let peakRunning = 0;
+  await waitFor('every history', async () => {
+    peakRunning = Math.max(peakRunning, (await serverMetrics(ws.url)).ws_catchup_queries_running);
+    return returning.every((c) => c.histories.length === 1);
+  });
+  await sleep(200);
+  await inserter.stop();
+  const all = [...old, ...inserter.ids];
+  await waitFor('every client has the newest row', () => returning.every((c) => c.ids.at(-1) === all.at(-1)), 30000);
+
+  for (const c of returning) {
+    const [history] = c.histories;
+    assert.equal(history.truncated, false);
+    assert.deepEqual(history.rows.map((r) => r.id), old.slice(3, 53), 'the first page is the history');
+    assert.deepEqual(c.ids, all.slice(3));
+    assert.deepEqual(c.invalid, []);
+  }
+  assert.ok(peakRunning <= 1, `catch-up queries at once: ${peakRunning}`);
+  const { ws_catchup_queries_total: queries } = await serverMetrics(ws.url);
+  // Per client: the starting point and the 2 pages below the ring (3 with the inserts moving it).
+  assert.ok(queries >= 30 && queries <= 40, `catch-up queries: ${queries}`);
+});
+
+test('catch-up in pages: a page query that fails is resumed where it stopped after the next good tick', async (t) => {
+  const db = await emptyTable(t);
+  for (let i = 0; i < 10; i += 1) await insertBatch(db, 1010); // 100 rows below the 10,000-row ring
+  const [stored] = await db.query('SELECT id FROM metric_records ORDER BY id');
+  const all = stored.map((r) => Number(r.id));
+  const ws = await startServer(t, { TICK_MS: '20', CATCHUP_LIMIT: '20000', CATCHUP_PAGE_ROWS: '30' });
+
+  // The second catch-up page fails once (the first query finds the starting point).
+  const { requestDb } = ws.server;
+  const { query } = requestDb;
+  let calls = 0;
+  requestDb.query = async (...args) => {
+    calls += 1;
+    if (calls === 3) throw Object.assign(new Error('Lost connection to server during query'), { code: 'PROTOCOL_CONNECTION_LOST' });
+    return query.apply(requestDb, args);
+  };
+  t.after(() => { requestDb.query = query; });
+  const returning = client(ws.url, { lastId: all[0] });
+  t.after(() => returning.close());
+  await waitFor('every row', () => returning.ids.at(-1) === all.at(-1), 20000);
+  assert.ok(ws.logs.some((l) => l.msg === 'catch-up query failed; resumed after the next good tick' && l.code === 'PROTOCOL_CONNECTION_LOST'));
+  assert.equal(returning.histories.length, 1);
+  assert.equal(returning.histories[0].rows.length, 30);
+  assert.deepEqual(returning.ids, all.slice(1));
+  assert.deepEqual(returning.invalid, []);
 });

@@ -102,18 +102,20 @@ test('records: what is not a request is refused, naming the field; the SQL never
     assert.ok(validators.recordsReply(reply));
   }
   assert.throws(() => recordsSql('hora', 'sideways'));
-  const [first, second] = await Promise.all([ask(viewer, good), ask(viewer, good)]);
+  // REQUESTS_PER_CONNECTION (2): a third request while two run is refused.
+  const [first, second, third] = await Promise.all([ask(viewer, good), ask(viewer, good), ask(viewer, good)]);
   assert.equal(first.total, 200);
-  assert.deepEqual(second, { error: 'records: a request of this connection is still running; wait for its answer' });
+  assert.equal(second.total, 200);
+  assert.deepEqual(third, { error: 'records: 2 request(s) of this connection still running (REQUESTS_PER_CONNECTION); wait for an answer' });
   assert.equal((await ask(viewer, { ...good, offset: 500 })).rows.length, 0, 'past the end: an empty page, the total still told');
 
   // A failing query: the reason is logged; the client hears no database text.
-  const { query } = ws.server.db;
-  ws.server.db.query = async () => {
+  const { query } = ws.server.requestDb;
+  ws.server.requestDb.query = async () => {
     throw Object.assign(new Error("Table 'monitor.metric_records' doesn't exist"), { code: 'ER_NO_SUCH_TABLE' });
   };
   const failed = await ask(viewer, good);
-  ws.server.db.query = query;
+  ws.server.requestDb.query = query;
   assert.deepEqual(failed, { error: 'records: the database could not be read; try again shortly' });
   assert.ok(ws.logs.some((l) => l.msg === 'records query failed' && l.code === 'ER_NO_SUCH_TABLE'));
 });
