@@ -3,8 +3,8 @@ with podman as its deployment runs it, against a private MariaDB on the host.
 
 Route 1, route 2 and ws-server take every container setting from their
 Deployment in the rendered `local` variant (user, read-only root, capabilities,
-privilege escalation, env, emptyDir mounts, grace period, probe paths); the
-Secret's keys come from mesh/secrets/db-credentials.env.template. The agent runs
+privilege escalation, env, emptyDir mounts, grace period, probe paths); each
+Secret's keys come from its template in mesh/secrets/. The agent runs
 as scripts/vm-setup.sh runs it on the VM, the dashboard as its Cloud Run service
 (web-dashboard/cloudrun/service.yaml) declares it, both with a read-only root
 and no capabilities as well.
