@@ -44,3 +44,5 @@ project_env_init() {
 }
 
 project_env_init
+# shellcheck source=scripts/test-ports.sh
+source "$PROJECT_ROOT/scripts/test-ports.sh"

@@ -12,7 +12,7 @@
 #   scripts/mariadb.sh sql     run the SQL on stdin against DB_NAME, print TSV
 #
 # Configured by .env (see .env.example): DB_PORT, DB_NAME, DB_USER,
-# DB_PASSWORD (the routes' user: rows only), DB_READ_USER and DB_READ_PASSWORD (ws-server's:
+# DB_PASSWORD (the routes' user: SELECT and INSERT), DB_READ_USER and DB_READ_PASSWORD (ws-server's:
 # SELECT only), DB_MIGRATE_USER and DB_MIGRATE_PASSWORD (the
 # migrations' user: DDL on DB_NAME, for a migration run from elsewhere), MARIADB_MAX_CONNECTIONS, MARIADB_BACK_LOG, MARIADB_DIR
 # (default $RUN_DIR/mariadb) so that tests can run an instance of their own,
@@ -102,21 +102,23 @@ sql_string() {
 }
 
 # user_statements USER PASSWORD PRIVILEGES HOST: the user, its password and these
-# privileges on DB_NAME.
+# privileges on DB_NAME, and no others (a data dir of an older version granted more).
 user_statements() {
   printf '%s\n' "CREATE USER IF NOT EXISTS '$1'@'$4' IDENTIFIED BY $(sql_string "$2");" \
     "ALTER USER '$1'@'$4' IDENTIFIED BY $(sql_string "$2");" \
+    "REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$1'@'$4';" \
     "GRANT $3 ON \`$DB_NAME\`.* TO '$1'@'$4';"
 }
 
-# The database and three users per client host: the routes' (rows only), ws-server's
+# The database and three users per client host: the routes' (SELECT and INSERT: a record is
+# never changed or removed), ws-server's
 # (SELECT only) and the migrations' (the table's DDL too). Run again, it resets their
 # passwords and grants.
 provision() {
   local host statements="CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
   for host in $MARIADB_CLIENT_HOSTS; do
     statements+="
-$(user_statements "$DB_USER" "$DB_PASSWORD" "SELECT, INSERT, UPDATE, DELETE" "$host")
+$(user_statements "$DB_USER" "$DB_PASSWORD" "SELECT, INSERT" "$host")
 $(user_statements "$DB_READ_USER" "$DB_READ_PASSWORD" "SELECT" "$host")
 $(user_statements "$DB_MIGRATE_USER" "$DB_MIGRATE_PASSWORD" "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, REFERENCES" "$host")"
   done

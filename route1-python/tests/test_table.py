@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MARIADB = ROOT / "scripts/mariadb.sh"
 ENV = dict(os.environ,
            MARIADB_DIR=f"{os.environ['RUN_DIR']}/test-route1-table-mariadb",
-           DB_PORT=os.environ.get("TEST_ROUTE1_TABLE_DB_PORT", "3317"),
+           DB_PORT=os.environ["TEST_ROUTE1_TABLE_DB_PORT"],  # scripts/test-ports.sh, through with-env.sh
            DB_NAME="table_test",
            DB_USER="table_app",
            DB_MIGRATE_USER="table_migrate",
@@ -90,16 +90,43 @@ def test_every_user_exists_for_every_client_host(table_database):
         assert hosts.split() == ["10.99.%", "127.0.0.1", "localhost"], user
 
 
-def test_the_routes_user_has_rows_only_ws_servers_select_only_and_the_migrations_user_ddl(table_database):
+def test_the_routes_user_may_select_and_insert_ws_servers_select_and_the_migrations_user_ddl(table_database):
     def privileges(user):
         rows = mariadb("sql", stdin=(
             "SELECT privilege_type FROM information_schema.schema_privileges"
             f" WHERE grantee = \"'{user}'@'127.0.0.1'\" AND table_schema = '{ENV['DB_NAME']}';\n"))
         return set(rows.split())
-    rows = {"SELECT", "INSERT", "UPDATE", "DELETE"}
-    assert privileges(ENV["DB_USER"]) == rows
+    assert privileges(ENV["DB_USER"]) == {"SELECT", "INSERT"}
     assert privileges(ENV["DB_READ_USER"]) == {"SELECT"}
-    assert privileges(ENV["DB_MIGRATE_USER"]) == rows | {"CREATE", "ALTER", "INDEX", "DROP", "REFERENCES"}
+    assert privileges(ENV["DB_MIGRATE_USER"]) == {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER",
+                                                  "INDEX", "DROP", "REFERENCES"}
+
+
+def as_routes_user(statement):
+    """The statement over TCP as the routes' user; the password in the client's environment."""
+    return subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", ENV["DB_PORT"], "-u", ENV["DB_USER"],
+                           ENV["DB_NAME"], "-e", statement], env=dict(ENV, MYSQL_PWD=ENV["DB_PASSWORD"]),
+                          capture_output=True, text=True)
+
+
+def test_the_routes_user_cannot_change_or_remove_a_record_and_up_takes_back_older_grants(table_database):
+    record_id = str(uuid.uuid4())
+    stored = as_routes_user(
+        "INSERT INTO metric_records (record_id, route, total_ram, ram_libre, uso_ram, porcentaje_ram,"
+        " porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo, total_procesos, procesos_durmiendo,"
+        f" procesos_zombie, procesos_parados, hora) VALUES ('{record_id}', 'python', 1, 1, 0, 0, 0, 100,"
+        " 1, 1, 0, 0, 0, '2026-12-03 09:00:00')")
+    assert stored.returncode == 0, stored.stderr
+    for statement in (f"UPDATE metric_records SET total_ram = 2 WHERE record_id = '{record_id}'",
+                      f"DELETE FROM metric_records WHERE record_id = '{record_id}'",
+                      "TRUNCATE TABLE metric_records"):
+        refused = as_routes_user(statement)
+        assert refused.returncode != 0 and "command denied" in refused.stderr, (statement, refused.stderr)
+    assert mariadb("sql", stdin=f"SELECT total_ram FROM metric_records WHERE record_id = '{record_id}';\n").strip() == "1"
+    # A data dir provisioned by an older version (the routes' user had UPDATE and DELETE).
+    mariadb("sql", stdin=f"GRANT UPDATE, DELETE ON `{ENV['DB_NAME']}`.* TO '{ENV['DB_USER']}'@'127.0.0.1';\n")
+    mariadb("up")
+    assert "command denied" in as_routes_user(f"DELETE FROM metric_records WHERE record_id = '{record_id}'").stderr
 
 
 def test_a_bad_client_host_is_refused_and_changes_nothing(table_database):

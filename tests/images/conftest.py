@@ -28,13 +28,13 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-# The Makefile runs this under scripts/with-env.sh: the project's configuration is in the environment.
+# The Makefile runs this under scripts/with-test-mariadb.sh: the project's configuration is in the environment.
 ENV = dict(os.environ)
 RUN_DIR = Path(ENV["RUN_DIR"]) / "test-images"
 PODMAN = str(ROOT / "scripts/podman.sh")
 MARIADB_SCRIPT = str(ROOT / "scripts/mariadb.sh")
-DB_ENV = dict(ENV, MARIADB_DIR=str(RUN_DIR / "mariadb"), DB_HOST="127.0.0.1",
-              DB_PORT=ENV.get("TEST_IMAGES_DB_PORT", "3328"))
+# Its private MariaDB (MARIADB_DIR, DB_HOST, DB_PORT), table empty: scripts/with-test-mariadb.sh.
+DB_ENV = ENV
 NETWORK = "slirp4netns:allow_host_loopback=true"
 HOST_FROM_CONTAINER = "10.0.2.2"
 LOCAL_VARIANT = ROOT / "mesh/variants/local-smi-trafficsplit"
@@ -92,11 +92,8 @@ class Database:
 
 @pytest.fixture(scope="session")
 def database():
-    subprocess.run([MARIADB_SCRIPT, "up"], env=DB_ENV, check=True, capture_output=True)
-    db = Database()
-    db.sql("DELETE FROM metric_records;\n")
-    yield db
-    subprocess.run([MARIADB_SCRIPT, "down"], env=DB_ENV, check=True, capture_output=True)
+    assert "MARIADB_DIR" in DB_ENV, "run through the Makefile: scripts/with-test-mariadb.sh starts the database"
+    return Database()
 
 
 @pytest.fixture(scope="session")

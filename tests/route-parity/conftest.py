@@ -17,10 +17,10 @@ MARIADB_SCRIPT = ROOT / "scripts/mariadb.sh"
 START_TIMEOUT_S = 300
 
 
-# The Makefile runs this under scripts/with-env.sh: the project's configuration is in the environment.
+# The Makefile runs this under scripts/with-test-mariadb.sh: the project's configuration is in the environment.
 ENV = dict(os.environ)
-DB_ENV = dict(ENV, MARIADB_DIR=f"{ENV['RUN_DIR']}/test-parity-mariadb", DB_HOST="127.0.0.1",
-              DB_PORT=os.environ.get("TEST_PARITY_DB_PORT", "3320"))
+# Its private MariaDB (MARIADB_DIR, DB_HOST, DB_PORT), table empty: scripts/with-test-mariadb.sh.
+DB_ENV = ENV
 ROUTES = {
     "python": {"folder": "route1-python", "port": int(os.environ.get("PARITY_ROUTE1_PORT", "18011"))},
     "node": {"folder": "route2-node", "port": int(os.environ.get("PARITY_ROUTE2_PORT", "18012"))},
@@ -41,11 +41,8 @@ class Database:
 
 @pytest.fixture(scope="session")
 def database():
-    subprocess.run([str(MARIADB_SCRIPT), "up"], env=DB_ENV, check=True, capture_output=True)
-    db = Database()
-    db.sql("DELETE FROM metric_records;\n")
-    yield db
-    subprocess.run([str(MARIADB_SCRIPT), "down"], env=DB_ENV, check=True, capture_output=True)
+    assert "MARIADB_DIR" in DB_ENV, "run through the Makefile: scripts/with-test-mariadb.sh starts the database"
+    return Database()
 
 
 class RunningRoute:

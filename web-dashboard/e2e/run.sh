@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end: a private MariaDB, the real ws-server, the built dashboard served
+# End-to-end, under scripts/with-test-mariadb.sh (the Makefile's test-e2e, which
+# starts and stops a private MariaDB with an empty table): the real ws-server, the built dashboard served
 # by `make run` twice (once with WS_URL: the browser connects to ws-server
 # directly; once with WS_UPSTREAM: the dashboard proxies /socket.io/), and
 # Debian's chromium driven by playwright-core. Every process started here is
@@ -9,7 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/env.sh
 source "$here/../scripts/env.sh"
 
-export MARIADB_DIR="$RUN_DIR/test-dashboard-mariadb" DB_HOST=127.0.0.1 DB_PORT="${DASHBOARD_E2E_DB_PORT:-3322}"
+[[ -n "${MARIADB_DIR:-}" ]] || { echo "e2e: run through make test-e2e (scripts/with-test-mariadb.sh)" >&2; exit 2; }
 export WS_E2E_PORT="${WS_E2E_PORT:-18190}" DASHBOARD_E2E_PORT="${DASHBOARD_E2E_PORT:-18188}"
 export DASHBOARD_PROXY_E2E_PORT="${DASHBOARD_PROXY_E2E_PORT:-18189}"
 # The routes' /metrics stand-in (e2e/routeMetricsFixture.mjs, started by the comparison test).
@@ -35,7 +36,6 @@ cleanup() {
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null || true
   done
-  "$PROJECT_ROOT/scripts/mariadb.sh" down >/dev/null || true
   if [[ $status -ne 0 ]]; then
     echo "e2e failed; server logs in $logs:" >&2
     tail -n 20 "$logs"/*.log >&2 || true
@@ -43,9 +43,6 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-
-"$PROJECT_ROOT/scripts/mariadb.sh" up >&2
-echo 'TRUNCATE TABLE metric_records;' | "$PROJECT_ROOT/scripts/mariadb.sh" sql
 
 # setsid: each server gets a process group of its own, stopped as a whole.
 PORT="$WS_E2E_PORT" CORS_ORIGINS="http://127.0.0.1:$DASHBOARD_E2E_PORT,http://127.0.0.1:$DASHBOARD_PROXY_E2E_PORT" \
