@@ -12,7 +12,7 @@ const pool = mysql.createPool({
   user: env.DB_USER,
   password: env.DB_PASSWORD,
   database: env.DB_NAME,
-  connectionLimit: Number(env.DB_POOL_MAX || 20),
+  connectionLimit: Number(env.DB_POOL_SIZE || 20),
   timezone: 'Z',
 });
 const INSERT = `INSERT INTO metric_records (record_id, route, total_ram, ram_libre, uso_ram, porcentaje_ram,

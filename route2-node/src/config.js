@@ -2,19 +2,23 @@
 // The whole configuration comes from the environment (a Secret in the cluster).
 const path = require('node:path');
 
+// What src/server.js prints as its one line on stderr before exiting with 1 (as route 1).
+class ConfigError extends Error {}
+
+const REQUIRED = ['DB_HOST', 'DB_USER', 'DB_PASSWORD', 'DB_NAME', 'INGEST_TOKEN'];
+
 function intFromEnv(env, name, fallback) {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`${name} must be a non-negative integer (got '${raw}')`);
+  if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw new ConfigError(`${name} must be a non-negative integer (got '${raw}')`);
   }
-  return value;
+  return Number(raw);
 }
 
 function loadConfig(env = process.env) {
-  const missing = ['DB_HOST', 'DB_USER', 'DB_PASSWORD', 'DB_NAME', 'INGEST_TOKEN'].filter((name) => !env[name]);
-  if (missing.length) throw new Error(`missing environment variables: ${missing.join(', ')}`);
+  const missing = REQUIRED.filter((name) => !env[name]);
+  if (missing.length) throw new ConfigError(`missing environment variables: ${missing.join(', ')}`);
   return {
     port: intFromEnv(env, 'PORT', 8080),
     db: {
@@ -23,7 +27,7 @@ function loadConfig(env = process.env) {
       user: env.DB_USER,
       password: env.DB_PASSWORD,
       database: env.DB_NAME,
-      poolMax: intFromEnv(env, 'DB_POOL_MAX', 20),
+      poolSize: intFromEnv(env, 'DB_POOL_SIZE', 20),
     },
     // POST /api/metrics needs it as a bearer token (a Secret in the cluster, .env locally).
     ingestToken: env.INGEST_TOKEN,
@@ -34,4 +38,4 @@ function loadConfig(env = process.env) {
   };
 }
 
-module.exports = { loadConfig };
+module.exports = { loadConfig, ConfigError };

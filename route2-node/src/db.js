@@ -49,7 +49,7 @@ function createSequelize(db, logger) {
     // The pool hands out its most recently used connection first, so at a light load
     // the rest sit idle; keeping them a minute (mysql2's own default) spares the
     // next burst new connections (connect, auth, SET time_zone, PREPARE).
-    pool: { max: db.poolMax, min: 0, acquire: ACQUIRE_TIMEOUT_MS, idle: 60000, evict: 5000 },
+    pool: { max: db.poolSize, min: 0, acquire: ACQUIRE_TIMEOUT_MS, idle: 60000, evict: 5000 },
     hooks: {
       afterConnect: (connection) => armQueryTimeout(connection, QUERY_TIMEOUT_MS),
     },

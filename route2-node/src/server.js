@@ -3,7 +3,7 @@
 const fs = require('node:fs');
 const util = require('node:util');
 const pino = require('pino');
-const { loadConfig } = require('./config');
+const { loadConfig, ConfigError } = require('./config');
 const { createBodyValidator } = require('./validate');
 const { createSequelize, defineMetricRecord } = require('./db');
 const { createStore } = require('./store');
@@ -113,6 +113,8 @@ function guardedStore(store, schema) {
 }
 
 main().catch((error) => {
-  console.error(error);
+  // A configuration error is one line, no stack: what to set, or what is wrong with it.
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else console.error(error);
   process.exit(1);
 });

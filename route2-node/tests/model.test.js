@@ -23,7 +23,7 @@ before(async () => {
       ORDER BY ORDINAL_POSITION`,
   );
   sequelize = createSequelize(
-    { database: 'unused', user: 'unused', password: 'unused', host: '127.0.0.1', port: 1, poolMax: 1 },
+    { database: 'unused', user: 'unused', password: 'unused', host: '127.0.0.1', port: 1, poolSize: 1 },
     pino({ level: 'silent' }),
   );
   model = defineMetricRecord(sequelize);

@@ -5,33 +5,25 @@
 // (scripts/mariadb.sh migrate) and then altered as root; the route runs as it is deployed, as the service's user.
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const net = require('node:net');
 const path = require('node:path');
 const readline = require('node:readline');
 const { compareWithTable, normalType } = require('../src/schema-check');
-const { CONTRACTS, VALID, newId, post } = require('./support');
+const { VALID, newId, post, mariadb, adminSql } = require('./support');
 
 const ROOT = path.resolve(__dirname, '..');
-const MARIADB = path.join(CONTRACTS, '../scripts/mariadb.sh');
 const EXIT_DEADLINE_MS = 15000;
 const created = [];
 
-/** scripts/mariadb.sh COMMAND on DATABASE (`sql`: as the server's root user). */
-function mariadb(command, database, input = '') {
-  return execFileSync(MARIADB, [command], {
-    input, encoding: 'utf8', env: { ...process.env, DB_NAME: database }, stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-const adminSql = (sql, database = process.env.DB_NAME) => mariadb('sql', database, sql);
 
 /** A database of its own with the migrated table, ALTERed by `alter` (SQL or ''). */
 function databaseWith(name, alter) {
   const database = `route2_schema_${name}`;
   created.push(database);
   adminSql(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database};
-    GRANT SELECT, INSERT, UPDATE, DELETE ON ${database}.* TO '${process.env.DB_USER}'@'127.0.0.1';`);
-  mariadb('migrate', database);
+    GRANT SELECT, INSERT ON ${database}.* TO '${process.env.DB_USER}'@'127.0.0.1';`);
+  mariadb('migrate', { database });
   if (alter) adminSql(alter, database);
   return database;
 }

@@ -111,11 +111,16 @@ async function countIds(ids, db) {
   }
 }
 
-/** scripts/mariadb.sh on the tests' own instance. */
-function mariadb(command) {
-  return execFileSync(path.join(PROJECT, 'scripts/mariadb.sh'), [command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/** scripts/mariadb.sh COMMAND on the tests' own instance (`sql`: INPUT as the server's root, on DATABASE). */
+function mariadb(command, { input = '', database = process.env.DB_NAME } = {}) {
+  return execFileSync(path.join(PROJECT, 'scripts/mariadb.sh'), [command], {
+    input, encoding: 'utf8', env: { ...process.env, DB_NAME: database }, stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }
+
+/** SQL as the server's root: clean-up and set-up that the routes' user (SELECT, INSERT) may not do. */
+const adminSql = (sql, database) => mariadb('sql', { input: sql, database });
 
 const newId = () => crypto.randomUUID();
 
-module.exports = { startService, useService, post, AUTHORIZATION, connectDb, countIds, mariadb, newId, VALID, CONTRACTS };
+module.exports = { startService, useService, post, AUTHORIZATION, connectDb, countIds, mariadb, adminSql, newId, VALID, CONTRACTS };
