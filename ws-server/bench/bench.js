@@ -52,7 +52,8 @@ const db = await mysql.createConnection({
   host: process.env.DB_HOST, port: Number(process.env.DB_PORT), user: process.env.DB_USER,
   password: process.env.DB_PASSWORD, database: process.env.DB_NAME,
 });
-await db.query('DELETE FROM metric_records');
+// As the server's root: the application users may not delete.
+execFileSync(new URL('../../scripts/mariadb.sh', import.meta.url).pathname, ['sql'], { input: 'DELETE FROM metric_records;\n' });
 
 const INSERT = `INSERT INTO metric_records (route, total_ram, ram_libre, uso_ram, porcentaje_ram,
   porcentaje_cpu_uso, porcentaje_cpu_libre, procesos_corriendo, total_procesos, procesos_durmiendo,

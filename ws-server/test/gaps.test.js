@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, serverMetrics, sleep, startServer, waitFor,
+  assertStrictlyIncreasing, client, insertRow, insertRows, openDb, rootSql, serverMetrics, sleep, startServer, waitFor,
 } from './helpers.js';
 
 // Auto-increment ids become visible in commit order: a row must not overtake
@@ -10,7 +10,7 @@ test('gaps: a row waits for an open transaction holding a lower id, a rolled-bac
   const slow = await openDb();
   const fast = await openDb();
   t.after(() => Promise.all([slow.end(), fast.end()]));
-  await fast.query('DELETE FROM metric_records');
+  await rootSql('DELETE FROM metric_records');
   const start = await insertRows(fast, 3);
 
   const ws = await startServer(t, { TICK_MS: '50', GAP_WAIT_MS: '2000' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { client, emptyTable, insertRows, startServer, waitFor } from './helpers.js';
+import { client, emptyTable, insertRows, rootSql, startServer, waitFor } from './helpers.js';
 
 test('history: the newest 300 rows oldest first, then only newer rows; every event valid', async (t) => {
   const db = await emptyTable(t);
@@ -115,8 +115,8 @@ test('summary: records per second count only the last minute and fall as rows ag
   const db = await emptyTable(t);
   const ids = await insertRows(db, 9, 'python');
   // Three rows from long ago, six that leave the 60 s window about 2 s from now.
-  await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 2 HOUR WHERE id IN (?)', [ids.slice(0, 3)]);
-  await db.query('UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 58 SECOND WHERE id IN (?)', [ids.slice(3)]);
+  await rootSql(`UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 2 HOUR WHERE id IN (${ids.slice(0, 3).join(',')})`);
+  await rootSql(`UPDATE metric_records SET received_at = UTC_TIMESTAMP(3) - INTERVAL 58 SECOND WHERE id IN (${ids.slice(3).join(',')})`);
   await insertRows(db, 3, 'node');
 
   const ws = await startServer(t, { TICK_MS: '100' });

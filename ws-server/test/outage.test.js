@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  assertStrictlyIncreasing, client, insertRows, mariadb, openDb, serverMetrics, startServer, waitFor,
+  assertStrictlyIncreasing, client, insertRows, mariadb, openDb, rootSql, serverMetrics, startServer, waitFor,
 } from './helpers.js';
 
 test('outage: clients stay connected through a database kill, get status down/up, and catch up with no gap', async (t) => {
   let db = await openDb();
-  await db.query('DELETE FROM metric_records');
+  await rootSql('DELETE FROM metric_records');
   const first = await insertRows(db, 5);
 
   const ws = await startServer(t, { TICK_MS: '100', DB_TIMEOUT_MS: '2000' });

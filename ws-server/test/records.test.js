@@ -2,7 +2,7 @@
 // database on any column, checked against the database's own ORDER BY.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { client, emptyTable, startServer, validators, waitFor } from './helpers.js';
+import { client, emptyTable, rootSql, startServer, validators, waitFor } from './helpers.js';
 import { MAX_PAGE_ROWS, SORT_COLUMNS, recordsSql } from '../src/records.js';
 
 const BASE = Date.parse('2026-03-01T10:00:00Z');
@@ -73,7 +73,7 @@ test('records: rows above through_id are not counted; an empty table has no page
   const second = await ask(viewer, { minutes: 60, sort: 'id', order: 'desc', offset: 0, limit: 5 });
   assert.deepEqual([second.total, second.rows[0].id, second.through_id], [201, viewer.lastId, viewer.lastId]);
 
-  await db.query('DELETE FROM metric_records');
+  await rootSql('DELETE FROM metric_records');
   await waitFor('the stream to start over', async () => (await ask(viewer, { minutes: 5, sort: 'hora', order: 'asc', offset: 0, limit: 1 })).total === 0);
   const { through_id: _, ...empty } = await ask(viewer, { minutes: 5, sort: 'hora', order: 'asc', offset: 0, limit: 1 });
   assert.deepEqual(empty, { minutes: 5, sort: 'hora', order: 'asc', offset: 0, limit: 1, start: null, end: null, total: 0, rows: [] });
